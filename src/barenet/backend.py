@@ -1,0 +1,38 @@
+"""The one array module every layer computes with.
+
+Layers, costs and optimizers never ``import numpy`` for their arithmetic: they call
+``backend.xp``.  NumPy is the default and the only requirement; any library with NumPy's
+interface (CuPy, for instance) can be swapped in with :func:`use` and the same layer code
+runs unchanged.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy
+
+xp: types.ModuleType = numpy
+"""The active array module (``numpy`` unless :func:`use` changed it)."""
+
+DEFAULT_DTYPE = numpy.float32
+
+
+def use(module: types.ModuleType) -> None:
+    """Make ``module`` (``numpy``, ``cupy``, ...) the array module of every layer."""
+    global xp
+    for name in ("asarray", "matmul", "exp", "zeros", "einsum"):
+        if not hasattr(module, name):
+            raise TypeError(
+                f"{module!r} has no '{name}': barenet needs an array module with NumPy's "
+                "interface, such as numpy or cupy"
+            )
+    xp = module
+
+
+def to_numpy(array):
+    """Bring an array of the active module back to a NumPy array (a no-op on NumPy)."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    get = getattr(array, "get", None)
+    return get() if get is not None else numpy.asarray(array)

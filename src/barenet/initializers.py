@@ -1,0 +1,108 @@
+"""Weight initializers: ``init(shape, fan_in, fan_out, rng, dtype) -> array``.
+
+``fan_in`` is the number of inputs that feed one output unit (``in`` for a dense layer,
+``in_channels * kh * kw`` for a convolution) and ``fan_out`` the number of outputs one input
+feeds.  Randomness comes only from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from barenet import backend
+from barenet.errors import ConfigError
+
+Initializer = Callable[..., object]
+
+
+def _draw(sample: np.ndarray, dtype) -> object:
+    # Draw on the CPU with NumPy's generator (so that every array module gets the same numbers
+    # for the same seed), then hand the result to the active array module.
+    return backend.xp.asarray(sample.astype(dtype))
+
+
+def he_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """N(0, 2 / fan_in): keeps the variance of ReLU activations constant (He et al., 2015)."""
+    return _draw(rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape), dtype)
+
+
+def he_uniform(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """U(-l, l) with l = sqrt(6 / fan_in): the uniform law with He's variance."""
+    limit = math.sqrt(6.0 / fan_in)
+    return _draw(rng.uniform(-limit, limit, size=shape), dtype)
+
+
+def glorot_uniform(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """U(-l, l) with l = sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return _draw(rng.uniform(-limit, limit, size=shape), dtype)
+
+
+def glorot_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """N(0, 2 / (fan_in + fan_out))."""
+    return _draw(rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=shape), dtype)
+
+
+def lecun_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """N(0, 1 / fan_in): the initializer SELU-style networks expect."""
+    return _draw(rng.normal(0.0, math.sqrt(1.0 / fan_in), size=shape), dtype)
+
+
+def zeros(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """All zeros (the usual bias initializer)."""
+    return backend.xp.zeros(shape, dtype=dtype)
+
+
+class constant:  # noqa: N801 - used like the functions above
+    """Every entry equal to ``value``: ``constant(0.1)`` is an initializer."""
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def __call__(self, shape, fan_in, fan_out, rng, dtype=np.float32):
+        return backend.xp.full(shape, self.value, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"constant({self.value})"
+
+
+_BY_NAME = {
+    "he": he_normal,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "glorot": glorot_uniform,
+    "glorot_uniform": glorot_uniform,
+    "xavier": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "lecun_normal": lecun_normal,
+    "zeros": zeros,
+}
+
+
+def get(spec) -> Initializer:
+    """An initializer from a name (``"he"``, ``"glorot_uniform"``...), a number or a callable."""
+    if callable(spec):
+        return spec
+    if isinstance(spec, int | float) and not isinstance(spec, bool):
+        return constant(spec)
+    if isinstance(spec, str) and spec in _BY_NAME:
+        return _BY_NAME[spec]
+    if isinstance(spec, str) and spec.startswith("constant(") and spec.endswith(")"):
+        return constant(float(spec[len("constant(") : -1]))
+    raise ConfigError(
+        f"unknown initializer {spec!r}: use one of {sorted(_BY_NAME)}, a number for a constant, "
+        "or a function (shape, fan_in, fan_out, rng, dtype) -> array"
+    )
+
+
+def name_of(init: Initializer) -> str:
+    """The name under which ``get`` finds ``init`` again (used by ``get_config``)."""
+    if isinstance(init, constant):
+        return repr(init)
+    for name, fn in _BY_NAME.items():
+        if fn is init and name == fn.__name__:
+            return name
+    raise ConfigError(f"initializer {init!r} has no name and cannot be saved in a config")

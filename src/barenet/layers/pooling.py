@@ -1,0 +1,103 @@
+"""Pooling: max and average over windows, and the global average over each channel map."""
+
+from __future__ import annotations
+
+from barenet import backend
+from barenet.layers.base import Layer, Shape, shape_mismatch
+from barenet.layers.convolution import conv_output_size, pair
+
+
+class _Pool2D(Layer):
+    """Shared shape logic: windows of ``pool_size`` every ``stride`` pixels, no padding; rows
+    and columns that do not fill a window are dropped (PyTorch's default floor mode)."""
+
+    def __init__(self, pool_size=2, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.pool_size = pair(pool_size, "pool_size", name)
+        self.stride = pair(stride if stride is not None else self.pool_size, "stride", name)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        if len(input_shape) != 3 or input_shape[1] < ph or input_shape[2] < pw:
+            raise shape_mismatch(self, f"(C, H, W) with H >= {ph} and W >= {pw}", input_shape)
+        c, h, w = input_shape
+        return (c, conv_output_size(h, ph, sh, 0), conv_output_size(w, pw, sw, 0))
+
+    def _taps(self, out_h: int, out_w: int):
+        """For each window offset (i, j): the slice of the input it reads at every position."""
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        for i in range(ph):
+            for j in range(pw):
+                yield (..., slice(i, i + sh * out_h, sh), slice(j, j + sw * out_w, sw))
+
+    def get_config(self) -> dict:
+        return {"pool_size": list(self.pool_size), "stride": list(self.stride)}
+
+
+class MaxPool2D(_Pool2D):
+    """Y = the maximum of each window.
+
+    Backward: each window's gradient goes to its arg-max alone (the first one on ties), since
+    only that input moved the output.
+    """
+
+    def forward(self, x, training: bool = False):
+        xp = backend.xp
+        out_shape = self.output_shape(x.shape[1:])
+        taps = list(self._taps(*out_shape[1:]))
+        y = x[taps[0]].copy()
+        argmax = xp.zeros(y.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+        for k, tap in enumerate(taps[1:], start=1):
+            window = x[tap]
+            better = window > y  # strict: ties keep the earlier tap
+            xp.copyto(y, window, where=better)
+            argmax[better] = k
+        self._argmax, self._x_shape = argmax, x.shape
+        return y
+
+    def backward(self, grad_out):
+        xp = backend.xp
+        dx = xp.zeros(self._x_shape, dtype=grad_out.dtype)
+        for k, tap in enumerate(self._taps(*grad_out.shape[2:])):
+            dx[tap] += xp.where(self._argmax == k, grad_out, 0)
+        return dx
+
+
+class AvgPool2D(_Pool2D):
+    """Y = the mean of each window;  every input of a window gets dC/dY / (ph·pw)."""
+
+    def forward(self, x, training: bool = False):
+        out_shape = self.output_shape(x.shape[1:])
+        taps = list(self._taps(*out_shape[1:]))
+        y = x[taps[0]].copy()
+        for tap in taps[1:]:
+            y += x[tap]
+        y /= len(taps)
+        self._x_shape = x.shape
+        return y
+
+    def backward(self, grad_out):
+        dx = backend.xp.zeros(self._x_shape, dtype=grad_out.dtype)
+        share = grad_out / (self.pool_size[0] * self.pool_size[1])
+        for tap in self._taps(*grad_out.shape[2:]):
+            dx[tap] += share
+        return dx
+
+
+class GlobalAvgPool2D(Layer):
+    """(N, C, H, W) -> (N, C): Y[n, c] = mean of X[n, c];  dC/dX = dC/dY / (H·W) everywhere."""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise shape_mismatch(self, "(C, H, W)", input_shape)
+        return (input_shape[0],)
+
+    def forward(self, x, training: bool = False):
+        self._x_shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, grad_out):
+        n, c, h, w = self._x_shape
+        g = grad_out[:, :, None, None] / (h * w)
+        return backend.xp.broadcast_to(g, self._x_shape).copy()

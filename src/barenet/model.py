@@ -1,0 +1,529 @@
+"""Sequential: a stack of layers, compiled with an optimizer and a cost, trained on mini-batches.
+
+    net = (Sequential()
+           .push(Dense(784, 256)).push(ReLU())
+           .push(Dense(256, 10, init="glorot_uniform")).push(Softmax())
+           .watch("accuracy")
+           .compile(SGD(0.04), CrossEntropy()))
+    history = net.fit(x, y, epochs=15, batch_size=100, validation_data=(xv, yv), seed=0)
+
+One training step is the design's loop: forward through every layer, the cost's gradient
+dC/dŶ, backward through the layers in reverse (each turns dC/dY into dC/dX and fills its
+parameter gradients), then one optimizer update.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from barenet import backend, losses, metrics, optimizers
+from barenet.callbacks import Callback, ProgressBar
+from barenet.errors import (
+    ConfigError,
+    DataError,
+    ShapeError,
+    TrainingDivergedError,
+    TrainingInterrupted,
+)
+from barenet.history import History
+from barenet.layers.base import Layer, Shape, layer_from_dict, layer_to_dict
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass
+class TrainingState:
+    """Where a ``fit`` call stands, at a batch boundary: enough to resume it bit for bit.
+
+    ``shuffle_state`` is the shuffling generator's state at the start of the current epoch (so
+    the epoch's order can be drawn again); ``layer_rngs`` the dropout generators' states now.
+    """
+
+    seed: int
+    epoch: int = 0
+    batch: int = 0
+    shuffle_state: dict | None = None
+    layer_rngs: list = field(default_factory=list)
+    loss_sum: float = 0.0
+    samples: int = 0
+    confusion: list | None = None
+    skipped_batches: int = 0
+    history: History = field(default_factory=History)
+
+    def to_json(self) -> str:
+        data = {k: v for k, v in vars(self).items() if k != "history"}
+        data["history"] = self.history.to_dict()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingState:
+        data = json.loads(text)
+        data["history"] = History(data.get("history", {}))
+        return cls(**data)
+
+
+class Sequential:
+    """A network whose layers each feed the next.
+
+    Args:
+        layers: optional list of layers (``push`` adds more).
+        input_shape: shape of one input sample; optional when the first layer fixes it
+            (``Dense(784, ...)`` means (784,)).
+    """
+
+    def __init__(self, layers: list[Layer] | None = None, input_shape: Shape | None = None):
+        self.layers: list[Layer] = []
+        self.input_shape = None if input_shape is None else tuple(int(d) for d in input_shape)
+        self.metric_names: tuple[str, ...] = ()
+        self.optimizer: optimizers.Optimizer | None = None
+        self.cost: losses.Cost | None = None
+        self.dtype = np.float32
+        self.compiled = False
+        self.stop_training = False
+        self._stop_requested = False
+        for layer in layers or []:
+            self.push(layer)
+
+    # -- building ---------------------------------------------------------------------------
+    def push(self, layer: Layer) -> Sequential:
+        """Append ``layer``; returns the model so calls chain."""
+        if isinstance(layer, type) and issubclass(layer, Layer):
+            raise ConfigError(f"push an instance, not the class: push({layer.__name__}(...))")
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"push takes a barenet layer, got {layer!r}")
+        self.layers.append(layer)
+        self.compiled = False
+        return self
+
+    def watch(self, *names: str) -> Sequential:
+        """Report these metrics ("accuracy", "precision", "recall", "f1") every epoch."""
+        self.metric_names = metrics.check_names(self.metric_names + names)
+        return self
+
+    def compile(self, optimizer, cost, seed: int = 0, dtype="float32") -> Sequential:
+        """Check that the layers fit together, initialise the weights from ``seed``, and attach
+        ``optimizer`` (an Optimizer or a name) and ``cost`` (a Cost or a name)."""
+        if not self.layers:
+            raise ConfigError("the network has no layers: push some before compile")
+        if dtype not in _DTYPES and dtype not in _DTYPES.values():
+            raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.dtype = _DTYPES.get(dtype, dtype)
+        self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
+        if not isinstance(self.optimizer, optimizers.Optimizer):
+            raise ConfigError(f"compile needs an optimizer such as SGD(0.04), got {optimizer!r}")
+        self.cost = losses.get(cost)
+        shapes = self.layer_shapes()
+        self.cost.check_output_layer(self.layers[-1])
+        rng = np.random.default_rng(seed)
+        for layer, shape in zip(self.layers, shapes, strict=False):
+            layer.build(shape, rng, self.dtype)
+        self._finish_compile(shapes)
+        return self
+
+    def _finish_compile(self, shapes: list[Shape]) -> None:
+        for i, layer in enumerate(self.layers):
+            layer.input_grad_needed = i > 0
+        self.output_shape = shapes[-1]
+        fused = self.cost.fused_with
+        self._fused = fused is not None and isinstance(self.layers[-1], fused)
+        self._params = [p for layer in self.layers for p in layer.params.values()]
+        self._grads = [layer.grads[k] for layer in self.layers for k in layer.params]
+        self.compiled = True
+
+    def layer_shapes(self, input_shape: Shape | None = None) -> list[Shape]:
+        """[input shape, output of layer 1, ..., output of the last layer], checked."""
+        shape = input_shape or self.input_shape or self.layers[0].input_shape_hint()
+        if shape is None:
+            raise ConfigError(
+                f"cannot tell the input shape of the first layer {self.layers[0]!r}: "
+                "give it with Sequential(input_shape=(1, 28, 28)), or start with Reshape(...)"
+            )
+        shapes = [tuple(shape)]
+        for i, layer in enumerate(self.layers):
+            try:
+                shapes.append(tuple(layer.output_shape(shapes[-1])))
+            except ShapeError as exc:
+                source = f"layer {i} {self.layers[i - 1]!r} gives" if i else "the input is"
+                raise ShapeError(
+                    f"layer {i + 1} {layer!r} does not fit: {source} samples of shape "
+                    f"{shapes[-1]} ({exc})"
+                ) from None
+        return shapes
+
+    # -- data checks ------------------------------------------------------------------------
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise ConfigError("the network is not compiled: call compile(optimizer, cost) first")
+
+    def check_inputs(self, x, name: str = "x") -> np.ndarray:
+        """``x`` as an array of the model's dtype, after checking dtype, shape and values."""
+        self._require_compiled()
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise DataError(f"{name} has dtype {x.dtype}; give real numbers (float32 images "
+                            "scaled to [0, 1], or uint8 pixels)")
+        if x.ndim == 0 or len(x) == 0:
+            raise DataError(f"{name} is empty (shape {x.shape}): give at least one sample")
+        try:
+            self.layer_shapes(x.shape[1:])
+        except ShapeError as exc:
+            hint = self.layers[0].input_shape_hint() or self.input_shape
+            raise ShapeError(f"{name} has samples of shape {x.shape[1:]}, which the network "
+                             f"cannot take (it was built for {hint}): {exc}") from None
+        x = np.asarray(x, dtype=self.dtype)
+        if not np.isfinite(x).all():
+            bad = np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1)).ravel()
+            raise DataError(f"{name} holds NaN or infinite values (in {len(bad)} samples, first "
+                            f"at index {bad[0]}); clean or drop those samples")
+        return x
+
+    @property
+    def num_outputs(self) -> int:
+        return math.prod(self.output_shape)
+
+    def check_targets(self, y, n: int, name: str = "y") -> np.ndarray:
+        """Targets as integer class labels (N,) or real arrays shaped like the output."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise DataError(f"{name} has dtype {y.dtype}; give integer class labels or numbers")
+        if y.ndim == 0 or len(y) != n:
+            raise ShapeError(f"{name} has {len(y) if y.ndim else 0} labels for {n} samples: give "
+                             "one label per sample")
+        c = self.num_outputs
+        if y.ndim == 1 and c > 1:
+            if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+                raise DataError(f"{name} is 1-D with fractional values; class labels are "
+                                f"integers 0..{c - 1}")
+            y = y.astype(np.int64)
+            if y.min() < 0 or y.max() >= c:
+                raise DataError(f"{name} holds the label {y.max() if y.max() >= c else y.min()}, "
+                                f"but the network has {c} outputs, so labels must be 0..{c - 1}")
+            return y
+        if y.shape[1:] != self.output_shape and not (c == 1 and y.ndim == 1):
+            raise ShapeError(
+                f"{name} has shape {y.shape} but the network outputs {(n, *self.output_shape)}: "
+                f"give (N,) class labels or (N, {c}) one-hot rows"
+            )
+        y = np.asarray(y, dtype=self.dtype).reshape((n, *self.output_shape))
+        if not np.isfinite(y).all():
+            raise DataError(f"{name} holds NaN or infinite values")
+        return y
+
+    def _classes(self, values) -> np.ndarray:
+        """Class indices from outputs or targets: arg-max over classes, or a 0.5 threshold."""
+        if values.ndim == 1:
+            return values
+        if self.num_outputs == 1:
+            return (values.reshape(len(values)) >= 0.5).astype(np.int64)
+        return values.reshape(len(values), -1).argmax(axis=1)
+
+    @property
+    def num_classes(self) -> int:
+        return max(self.num_outputs, 2)
+
+    # -- one step ---------------------------------------------------------------------------
+    def _forward(self, x, training: bool):
+        """(output, logits): logits are the last layer's input when the cost fuses with it."""
+        out = x
+        for layer in self.layers[:-1]:
+            out = layer.forward(out, training)
+        logits = out if self._fused else None
+        return self.layers[-1].forward(out, training), logits
+
+    def _loss(self, output, logits, target) -> float:
+        if logits is not None:
+            return self.cost.loss_from_logits(logits, target)
+        return self.cost.loss(output, target)
+
+    def train_step(self, x, y) -> tuple[float, object, bool]:
+        """One forward, backward and update on a batch: (cost, output, applied).
+
+        Nothing is updated, and ``applied`` is False, when the cost or a gradient is not finite.
+        """
+        output, logits = self._forward(x, training=True)
+        loss = self._loss(output, logits, y)
+        if not math.isfinite(loss):
+            return loss, output, False
+        if self._fused:
+            grad = self.cost.gradient_from_logits(output, y)
+            backward_layers = self.layers[-2::-1]
+        else:
+            grad = self.cost.gradient(output, y)
+            backward_layers = self.layers[::-1]
+        for layer in backward_layers:
+            grad = layer.backward(grad)
+        # One reduction per gradient: NaN or ±inf anywhere makes the sum non-finite.
+        if not all(math.isfinite(float(g.sum())) for g in self._grads):
+            return math.nan, output, False
+        self.optimizer.step(self._params, self._grads)
+        return loss, output, True
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
+            validation_split: float = 0.0, shuffle: bool = True, seed: int = 0,
+            callbacks: list[Callback] | None = None, verbose: bool = True,
+            on_nan: str = "raise", state: TrainingState | None = None) -> History:
+        """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
+
+        ``validation_data=(x_val, y_val)``, or ``validation_split`` (a fraction of x held out
+        with ``seed``), is evaluated after every epoch.  ``on_nan="skip"`` skips a batch whose
+        cost or gradients are not finite instead of stopping.  ``state`` resumes an interrupted
+        call (see :class:`TrainingState`).  Returns the :class:`History`.
+        """
+        self._require_compiled()
+        if on_nan not in ("raise", "skip"):
+            raise ConfigError(f"on_nan must be 'raise' or 'skip', got {on_nan!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        x = self.check_inputs(x, "x")
+        y = self.check_targets(y, len(x), "y")
+        if validation_data is not None:
+            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+                raise ConfigError("validation_data must be a pair (x_val, y_val)")
+            x_val = self.check_inputs(validation_data[0], "validation x")
+            y_val = self.check_targets(validation_data[1], len(x_val), "validation y")
+        elif validation_split:
+            if not 0 < validation_split < 1:
+                raise ConfigError(f"validation_split must be in (0, 1), got {validation_split!r}")
+            order = np.random.default_rng(seed).permutation(len(x))
+            n_val = int(round(len(x) * validation_split))
+            if n_val == 0 or n_val == len(x):
+                raise DataError(f"validation_split={validation_split} of {len(x)} samples leaves "
+                                "one of the two sets empty")
+            x_val, y_val = x[order[:n_val]], y[order[:n_val]]
+            x, y = x[order[n_val:]], y[order[n_val:]]
+        else:
+            x_val = y_val = None
+
+        n = len(x)
+        batches = math.ceil(n / batch_size)
+        shuffle_rng, layer_rngs = self._generators(seed)
+        if state is None:
+            state = TrainingState(seed=seed)
+        else:
+            self._restore_generators(state, shuffle_rng, layer_rngs)
+        callbacks = list(callbacks or [])
+        if verbose:
+            callbacks.append(ProgressBar())
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.on_train_begin({"epochs": epochs, "batches": batches})
+
+        self.stop_training = False
+        self._stop_requested = False
+        self.history = state.history
+        while state.epoch < epochs and not self.stop_training:
+            epoch = state.epoch
+            if state.batch == 0:
+                state.shuffle_state = shuffle_rng.bit_generator.state
+                state.loss_sum, state.samples, state.skipped_batches = 0.0, 0, 0
+                state.confusion = np.zeros((self.num_classes,) * 2, np.int64).tolist()
+            else:
+                shuffle_rng.bit_generator.state = state.shuffle_state
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            order = shuffle_rng.permutation(n) if shuffle else None
+            # One gather per epoch, then every batch is a contiguous slice (a view).
+            xs, ys = (x[order], y[order]) if shuffle else (x, y)
+            confusion = np.asarray(state.confusion, dtype=np.int64)
+            for b in range(state.batch, batches):
+                xb, yb = xs[b * batch_size : (b + 1) * batch_size], ys[b * batch_size : (b + 1) * batch_size]
+                loss, output, applied = self.train_step(xb, yb)
+                if not applied:
+                    if on_nan == "raise":
+                        self._record(state, layer_rngs, confusion, b)
+                        raise TrainingDivergedError(
+                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: the cost or "
+                            f"its gradients became {loss}. The weights are left as they were "
+                            "before this batch. Lower the learning rate (it was "
+                            f"{self.optimizer.learning_rate:g}), check that the inputs are scaled "
+                            "(e.g. to [0, 1]), or clip gradients with clipnorm=...",
+                            epoch=epoch + 1, batch=b + 1,
+                        )
+                    state.skipped_batches += 1
+                else:
+                    state.loss_sum += loss * len(xb)
+                    state.samples += len(xb)
+                    confusion += metrics.confusion_matrix(
+                        self._classes(yb), self._classes(backend.to_numpy(output)),
+                        self.num_classes)
+                for cb in callbacks:
+                    cb.on_batch_end(b, {"loss": state.loss_sum / max(state.samples, 1)})
+                if self._stop_requested and b + 1 < batches:
+                    self._record(state, layer_rngs, confusion, b + 1)
+                    raise TrainingInterrupted(state)
+            if state.samples == 0:
+                raise TrainingDivergedError(
+                    f"every batch of epoch {epoch + 1} had a non-finite cost and was skipped; "
+                    "lower the learning rate", epoch=epoch + 1, batch=batches)
+            logs = {"loss": state.loss_sum / state.samples}
+            logs.update({m: metrics.METRICS[m](confusion) for m in self.metric_names})
+            if x_val is not None:
+                scores = self.evaluate(x_val, y_val, checked=True)
+                logs.update({f"val_{k}": v for k, v in scores.items()})
+            state.history.append(logs)
+            state.epoch, state.batch = epoch + 1, 0
+            state.layer_rngs = [r.bit_generator.state for r in layer_rngs]
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self._stop_requested and state.epoch < epochs:
+                raise TrainingInterrupted(state)
+        for cb in callbacks:
+            cb.on_train_end({})
+        self.training_state = state
+        return state.history
+
+    def request_stop(self) -> None:
+        """Ask ``fit`` to stop after the current batch (it raises TrainingInterrupted with the
+        state needed to resume).  Safe to call from a signal handler."""
+        self._stop_requested = True
+
+    def _generators(self, seed: int):
+        """The shuffling generator and one generator per stochastic layer, all from ``seed``."""
+        stochastic = [layer for layer in self.layers if getattr(layer, "stochastic", False)]
+        children = np.random.SeedSequence(seed).spawn(1 + len(stochastic))
+        shuffle_rng = np.random.default_rng(children[0])
+        for layer, child in zip(stochastic, children[1:], strict=True):
+            layer.rng = np.random.default_rng(child)
+        return shuffle_rng, [layer.rng for layer in stochastic]
+
+    def _restore_generators(self, state: TrainingState, shuffle_rng, layer_rngs) -> None:
+        if state.shuffle_state is not None:
+            shuffle_rng.bit_generator.state = state.shuffle_state
+        for rng, saved in zip(layer_rngs, state.layer_rngs, strict=False):
+            rng.bit_generator.state = saved
+
+    @staticmethod
+    def _record(state: TrainingState, layer_rngs, confusion, batch: int) -> None:
+        state.batch = batch
+        state.layer_rngs = [r.bit_generator.state for r in layer_rngs]
+        state.confusion = confusion.tolist()
+
+    # -- inference --------------------------------------------------------------------------
+    def _batches(self, x, batch_size: int):
+        for start in range(0, len(x), batch_size):
+            yield start, self._forward(backend.xp.asarray(x[start : start + batch_size]), False)
+
+    def predict(self, x, batch_size: int = 1000) -> np.ndarray:
+        """The network's outputs for ``x`` (class probabilities after a Softmax), in batches."""
+        x = self.check_inputs(x, "x")
+        out = np.empty((len(x), *self.output_shape), dtype=self.dtype)
+        for start, (output, _) in self._batches(x, batch_size):
+            out[start : start + len(output)] = backend.to_numpy(output)
+        return out
+
+    def evaluate(self, x, y, batch_size: int = 1000, checked: bool = False) -> dict[str, float]:
+        """{"loss": ..., and each watched metric} on (x, y), without training."""
+        if not checked:
+            x = self.check_inputs(x, "x")
+            y = self.check_targets(y, len(x), "y")
+        loss_sum = 0.0
+        confusion = np.zeros((self.num_classes,) * 2, dtype=np.int64)
+        for start, (output, logits) in self._batches(x, batch_size):
+            yb = y[start : start + len(output)]
+            loss_sum += self._loss(output, logits, yb) * len(output)
+            confusion += metrics.confusion_matrix(
+                self._classes(yb), self._classes(backend.to_numpy(output)), self.num_classes)
+        scores = {"loss": loss_sum / len(x)}
+        scores.update({m: metrics.METRICS[m](confusion) for m in self.metric_names})
+        self.last_confusion = confusion
+        return scores
+
+    # -- weights ----------------------------------------------------------------------------
+    def variables(self) -> list[tuple[str, object]]:
+        """Every parameter and buffer as ("<layer index>.<name>", array), in a fixed order."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            out += [(f"{i}.{k}", v) for k, v in layer.params.items()]
+            out += [(f"{i}.{k}", v) for k, v in layer.buffers.items()]
+        return out
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every parameter and buffer (see :meth:`variables`)."""
+        return [backend.to_numpy(v).copy() for _, v in self.variables()]
+
+    def set_weights(self, weights: list) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the model, in place."""
+        variables = self.variables()
+        if len(weights) != len(variables):
+            raise ShapeError(f"set_weights got {len(weights)} arrays; the model has "
+                             f"{len(variables)}")
+        for (name, var), w in zip(variables, weights, strict=True):
+            if tuple(np.shape(w)) != var.shape:
+                raise ShapeError(f"set_weights: {name} has shape {var.shape}, got {np.shape(w)}")
+        for (_, var), w in zip(variables, weights, strict=True):
+            var[...] = backend.xp.asarray(w)
+
+    @property
+    def num_params(self) -> int:
+        return sum(layer.num_params for layer in self.layers)
+
+    # -- description ------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """A JSON-ready description of the architecture, cost, optimizer and metrics."""
+        config = {
+            "input_shape": list(self.layer_shapes()[0]),
+            "layers": [layer_to_dict(layer) for layer in self.layers],
+            "metrics": list(self.metric_names),
+            "dtype": np.dtype(self.dtype).name,
+        }
+        if self.cost is not None:
+            config["cost"] = {"type": type(self.cost).__name__, "config": self.cost.get_config()}
+        if self.optimizer is not None:
+            config["optimizer"] = optimizers.to_dict(self.optimizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, seed: int = 0) -> Sequential:
+        """Build (and compile, when the config names a cost) the model ``get_config`` gave."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ConfigError('a network config is an object with a "layers" list')
+        model = cls([layer_from_dict(spec) for spec in config["layers"]],
+                    input_shape=config.get("input_shape"))
+        model.watch(*config.get("metrics", []))
+        if "cost" in config:
+            cost = config["cost"]
+            cost = losses.from_config(cost["type"], cost.get("config", {})) \
+                if isinstance(cost, dict) else losses.get(cost)
+            opt = config.get("optimizer", {"type": "SGD", "config": {"learning_rate": 0.01}})
+            opt = optimizers.from_dict(opt) if isinstance(opt, dict) else optimizers.get(opt)
+            model.compile(opt, cost, seed=seed, dtype=config.get("dtype", "float32"))
+        return model
+
+    def summary(self, print_fn=print) -> None:
+        """Print each layer with its output shape and parameter count."""
+        shapes = self.layer_shapes()
+        rows = [(f"{i + 1}  {layer!r}", str((None, *shapes[i + 1])), f"{layer.num_params:,}")
+                for i, layer in enumerate(self.layers)]
+        widths = [max(len(r[c]) for r in [*rows, ("Layer", "Output shape", "Params")])
+                  for c in range(3)]
+        line = "-" * (sum(widths) + 4)
+
+        def fmt(r):
+            return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"
+
+        print_fn(fmt(("Layer", "Output shape", "Params")))
+        print_fn(line)
+        for r in rows:
+            print_fn(fmt(r))
+        print_fn(line)
+        print_fn(f"Input shape: {(None, *shapes[0])}   Total parameters: {self.num_params:,}")
+        if self.compiled:
+            print_fn(f"Optimizer: {self.optimizer!r}   Cost: {self.cost!r}")
+
+    def __repr__(self) -> str:
+        lines = [f"  ({i + 1}) {layer!r}" for i, layer in enumerate(self.layers)]
+        tail = f" compiled with {self.optimizer!r}, {self.cost!r}" if self.compiled else ""
+        return "Sequential(\n" + "\n".join(lines) + "\n)" + tail
+
+    def save(self, path, info: dict | None = None) -> None:
+        """Write the model to one safetensors file (atomically); see ``barenet.load_model``."""
+        from barenet.model_io import save_model
+
+        save_model(self, path, info=info)
