@@ -318,6 +318,18 @@ class Sequential:
         self.stop_training = False
         self._stop_requested = False
         self.history = state.history
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            self._epochs(x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, state,
+                         shuffle_rng, layer_rngs, callbacks)
+        for cb in callbacks:
+            cb.on_train_end({})
+        self.training_state = state
+        return state.history
+
+    def _epochs(self, x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, state,
+                shuffle_rng, layer_rngs, callbacks) -> None:
+        n = len(x)
+        batches = math.ceil(n / batch_size)
         while state.epoch < epochs and not self.stop_training:
             epoch = state.epoch
             if state.batch == 0:
@@ -374,10 +386,6 @@ class Sequential:
                 cb.on_epoch_end(epoch, logs)
             if self._stop_requested and state.epoch < epochs:
                 raise TrainingInterrupted(state)
-        for cb in callbacks:
-            cb.on_train_end({})
-        self.training_state = state
-        return state.history
 
     def request_stop(self) -> None:
         """Ask ``fit`` to stop after the current batch (it raises TrainingInterrupted with the

@@ -19,7 +19,8 @@ class BatchNorm(Layer):
 
     Training uses the batch's μ and σ² and updates running averages (momentum m):
     running ← (1 - m)·running + m·batch, with the unbiased variance, as PyTorch does.
-    Evaluation uses the running statistics.  Backward, over the M values of a feature::
+    Evaluation uses the running statistics (then dC/dx = dC/dy·γ/√(σ² + ε)).  Backward in
+    training, over the M values of a feature::
 
         dC/dγ = Σ dC/dy·x̂      dC/dβ = Σ dC/dy
         dC/dx = γ/(M·√(σ² + ε)) · (M·dC/dy - Σ dC/dy - x̂·Σ dC/dy·x̂)
@@ -72,7 +73,7 @@ class BatchNorm(Layer):
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1 / xp.sqrt(var + self.eps)
         self._xhat = (x - mean.reshape(view)) * inv_std.reshape(view)
-        self._inv_std = inv_std
+        self._inv_std, self._training = inv_std, training
         return self._xhat * self.params["gamma"].reshape(view) + self.params["beta"].reshape(view)
 
     def backward(self, grad_out):
@@ -80,6 +81,8 @@ class BatchNorm(Layer):
         xhat = self._xhat
         self.grads["gamma"][...] = (grad_out * xhat).sum(axis=axes)
         self.grads["beta"][...] = grad_out.sum(axis=axes)
+        if not self._training:  # fixed statistics: x̂ is an affine function of x alone
+            return grad_out * (self.params["gamma"] * self._inv_std).reshape(view)
         count = grad_out.size // self.grads["beta"].size
         scale = (self.params["gamma"] * self._inv_std / count).reshape(view)
         return scale * (count * grad_out - self.grads["beta"].reshape(view)

@@ -1,0 +1,147 @@
+"""Conv2D, pooling and BatchNorm against direct loop implementations written here, against
+PyTorch when it is installed, and a small CNN on a toy image task."""
+
+import numpy as np
+import pytest
+from conftest import require
+
+import barenet as bn
+
+RNG = np.random.default_rng(0)
+
+
+def conv_loops(x, w, b, stride, pad):
+    """The definition, one output value at a time."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out_h, out_w = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    y = np.zeros((n, o, out_h, out_w))
+    for i in range(n):
+        for k in range(o):
+            for r in range(out_h):
+                for s in range(out_w):
+                    patch = x[i, :, r * stride : r * stride + kh, s * stride : s * stride + kw]
+                    y[i, k, r, s] = (patch * w[k]).sum() + b[k]
+    return y
+
+
+def pool_loops(x, size, stride, reduce):
+    n, c, h, w = x.shape
+    out_h, out_w = (h - size) // stride + 1, (w - size) // stride + 1
+    y = np.zeros((n, c, out_h, out_w))
+    for r in range(out_h):
+        for s in range(out_w):
+            y[:, :, r, s] = reduce(x[:, :, r * stride : r * stride + size,
+                                     s * stride : s * stride + size], axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize("c, o, hw, k, stride, pad", [(1, 4, (8, 8), 3, 1, 0),
+                                                      (3, 2, (9, 7), 3, 2, 1),
+                                                      (2, 3, (6, 6), 5, 1, 2)])
+def test_conv2d_matches_the_loop_definition(c, o, hw, k, stride, pad):
+    layer = bn.Conv2D(c, o, k, stride=stride, padding=pad)
+    layer.build((c, *hw), RNG, np.float64)
+    layer.params["b"][...] = RNG.normal(size=o)
+    x = RNG.normal(size=(3, c, *hw))
+    expected = conv_loops(x, layer.params["W"], layer.params["b"], stride, pad)
+    np.testing.assert_allclose(layer.forward(x), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("size, stride, hw", [(2, 2, (6, 6)), (2, 2, (7, 5)), (3, 2, (7, 7))])
+def test_pooling_matches_the_loop_definition(size, stride, hw):
+    x = RNG.normal(size=(2, 3, *hw))
+    np.testing.assert_allclose(bn.MaxPool2D(size, stride).forward(x),
+                               pool_loops(x, size, stride, np.max))
+    np.testing.assert_allclose(bn.AvgPool2D(size, stride).forward(x),
+                               pool_loops(x, size, stride, np.mean))
+
+
+def test_max_pool_routes_the_gradient_to_one_arg_max():
+    x = np.zeros((1, 1, 2, 4))
+    x[0, 0] = [[1, 5, 7, 7], [2, 3, 7, 0]]  # the second window ties three ways
+    layer = bn.MaxPool2D(2)
+    layer.forward(x)
+    dx = layer.backward(np.array([[[[10.0, 20.0]]]]))
+    np.testing.assert_array_equal(dx[0, 0], [[0, 10, 20, 0], [0, 0, 0, 0]])
+
+
+def test_batchnorm_training_and_evaluation_modes():
+    layer = bn.BatchNorm(momentum=0.5)
+    layer.build((2, 3, 3), RNG, np.float64)
+    x = RNG.normal(loc=[[[3.0]], [[-1.0]]], scale=[[[2.0]], [[0.5]]], size=(10, 2, 3, 3))
+    y = layer.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, atol=1e-3)
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3), ddof=1)
+    np.testing.assert_allclose(layer.buffers["running_mean"], 0.5 * mean)
+    np.testing.assert_allclose(layer.buffers["running_var"], 0.5 + 0.5 * var)
+    y_eval = layer.forward(x, training=False)
+    rm, rv = layer.buffers["running_mean"], layer.buffers["running_var"]
+    np.testing.assert_allclose(
+        y_eval, (x - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + 1e-5))
+
+
+def test_layers_match_pytorch():
+    torch = require("torch")
+    x = RNG.normal(size=(4, 3, 11, 10))
+    conv = bn.Conv2D(3, 5, 3, stride=2, padding=1)
+    conv.build((3, 11, 10), RNG, np.float64)
+    tconv = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1).double()
+    with torch.no_grad():
+        tconv.weight.copy_(torch.from_numpy(conv.params["W"]))
+        tconv.bias.copy_(torch.from_numpy(RNG.normal(size=5)))
+    conv.params["b"][...] = tconv.bias.detach().numpy()
+    tx = torch.from_numpy(x).requires_grad_()
+    ty = tconv(tx)
+    g = RNG.normal(size=ty.shape)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(conv.forward(x), ty.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(conv.backward(g), tx.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(conv.grads["W"], tconv.weight.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(conv.grads["b"], tconv.bias.grad.numpy(), atol=1e-10)
+
+    pool, tx = bn.MaxPool2D(2), torch.from_numpy(x).requires_grad_()
+    ty = torch.nn.functional.max_pool2d(tx, 2)
+    g = RNG.normal(size=ty.shape)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(pool.forward(x), ty.detach().numpy())
+    np.testing.assert_allclose(pool.backward(g), tx.grad.numpy())
+
+    norm = bn.BatchNorm()
+    norm.build((3, 11, 10), RNG, np.float64)
+    tnorm = torch.nn.BatchNorm2d(3).double()
+    tx = torch.from_numpy(x).requires_grad_()
+    ty = tnorm(tx)
+    g = RNG.normal(size=ty.shape)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(norm.forward(x, training=True), ty.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(norm.backward(g), tx.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(norm.buffers["running_var"], tnorm.running_var.numpy())
+    tnorm.eval()
+    np.testing.assert_allclose(norm.forward(x), tnorm(torch.from_numpy(x)).detach().numpy(),
+                               atol=1e-10)
+
+
+def toy_images(n, seed):
+    """8x8 images holding a horizontal or a vertical bar at a random place, in noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=0.3, size=(n, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 2, size=n)
+    where = rng.integers(1, 7, size=n)
+    rows = np.arange(n)
+    x[rows[y == 0], 0, where[y == 0], 1:7] += 1.5
+    x[rows[y == 1], 0, 1:7, where[y == 1]] += 1.5
+    return x, y
+
+
+def test_small_cnn_learns_a_toy_image_task():
+    x, y = toy_images(600, seed=0)
+    xt, yt = toy_images(200, seed=1)
+    net = (bn.Sequential([
+        bn.Conv2D(1, 4, 3, padding="same"), bn.BatchNorm(), bn.ReLU(), bn.MaxPool2D(2),
+        bn.Conv2D(4, 8, 3), bn.ReLU(), bn.GlobalAvgPool2D(), bn.Dense(8, 2), bn.Softmax(),
+    ], input_shape=(1, 8, 8)).watch("accuracy").compile(bn.Adam(0.01), bn.CrossEntropy()))
+    net.fit(x, y, epochs=8, batch_size=32, seed=0, verbose=False)
+    assert net.evaluate(xt, yt)["accuracy"] > 0.95
