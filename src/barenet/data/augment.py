@@ -1,0 +1,46 @@
+"""Data augmentation: small random rotations and shifts of a batch of images, in NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_affine(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 10.0,
+                  max_shift: float = 2.0) -> np.ndarray:
+    """Rotate each image by a random angle in ±``max_degrees`` about its centre and shift it by
+    up to ±``max_shift`` pixels along each axis; pixels that come from outside are 0.
+
+    ``images`` is (N, H, W) or (N, 1, H, W), or (N, H·W) for square images.  Every output pixel
+    p is read at A⁻¹(p) from its image by bilinear interpolation, for the whole batch at once.
+    """
+    shape = images.shape
+    n = shape[0]
+    side = int(round(np.sqrt(images[0].size)))
+    if side * side != images[0].size:
+        raise ValueError(f"random_affine needs square single-channel images, got {shape[1:]}")
+    x = images.reshape(n, side, side)
+    theta = np.deg2rad(rng.uniform(-max_degrees, max_degrees, n))
+    shift = rng.uniform(-max_shift, max_shift, (n, 2))
+    centre = (side - 1) / 2
+    rows, cols = np.mgrid[0:side, 0:side].astype(np.float64) - centre
+    cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
+    # The inverse map: undo the shift, then rotate by -θ.
+    r = rows[None] - shift[:, 0, None, None]
+    c = cols[None] - shift[:, 1, None, None]
+    src_r = cos * r + sin * c + centre
+    src_c = -sin * r + cos * c + centre
+    r0, c0 = np.floor(src_r).astype(np.int64), np.floor(src_c).astype(np.int64)
+    fr, fc = (src_r - r0).astype(np.float32), (src_c - c0).astype(np.float32)
+    padded = np.pad(x, ((0, 0), (1, 2), (1, 2)))  # reads just outside the image give 0
+    r0 = np.clip(r0 + 1, 0, side + 1)
+    c0 = np.clip(c0 + 1, 0, side + 1)
+    batch = np.arange(n)[:, None, None]
+
+    def at(dr, dc):
+        return padded[batch, r0 + dr, c0 + dc]
+
+    out = ((1 - fr) * ((1 - fc) * at(0, 0) + fc * at(0, 1))
+           + fr * ((1 - fc) * at(1, 0) + fc * at(1, 1)))
+    # Sources more than a pixel outside read clipped indices: their output is 0.
+    out *= (src_r > -1) & (src_r < side) & (src_c > -1) & (src_c < side)
+    return out.astype(images.dtype, copy=False).reshape(shape)
