@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ class TrainingState:
     samples: int = 0
     confusion: list | None = None
     skipped_batches: int = 0
+    seconds: float = 0.0
     history: History = field(default_factory=History)
 
     def to_json(self) -> str:
@@ -266,13 +268,15 @@ class Sequential:
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, seed: int = 0,
             callbacks: list[Callback] | None = None, verbose: bool = True,
-            on_nan: str = "raise", state: TrainingState | None = None) -> History:
+            on_nan: str = "raise", augment=None, state: TrainingState | None = None) -> History:
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         ``validation_data=(x_val, y_val)``, or ``validation_split`` (a fraction of x held out
         with ``seed``), is evaluated after every epoch.  ``on_nan="skip"`` skips a batch whose
-        cost or gradients are not finite instead of stopping.  ``state`` resumes an interrupted
-        call (see :class:`TrainingState`).  Returns the :class:`History`.
+        cost or gradients are not finite instead of stopping.  ``augment(x_batch, rng)`` returns
+        a transformed copy of each training batch (see ``barenet.data.random_affine``).
+        ``state`` resumes an interrupted call (see :class:`TrainingState`).  Returns the
+        :class:`History`.
         """
         self._require_compiled()
         if on_nan not in ("raise", "skip"):
@@ -301,9 +305,8 @@ class Sequential:
         else:
             x_val = y_val = None
 
-        n = len(x)
-        batches = math.ceil(n / batch_size)
-        shuffle_rng, layer_rngs = self._generators(seed)
+        batches = math.ceil(len(x) / batch_size)
+        shuffle_rng, layer_rngs = self._generators(seed, augment is not None)
         if state is None:
             state = TrainingState(seed=seed)
         else:
@@ -318,15 +321,15 @@ class Sequential:
         self.stop_training = False
         self._stop_requested = False
         self.history = state.history
+        self.training_state = state
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-            self._epochs(x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, state,
+            self._epochs(x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, augment, state,
                          shuffle_rng, layer_rngs, callbacks)
         for cb in callbacks:
             cb.on_train_end({})
-        self.training_state = state
         return state.history
 
-    def _epochs(self, x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, state,
+    def _epochs(self, x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, augment, state,
                 shuffle_rng, layer_rngs, callbacks) -> None:
         n = len(x)
         batches = math.ceil(n / batch_size)
@@ -338,6 +341,7 @@ class Sequential:
                 state.confusion = np.zeros((self.num_classes,) * 2, np.int64).tolist()
             else:
                 shuffle_rng.bit_generator.state = state.shuffle_state
+            started = time.perf_counter()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
             order = shuffle_rng.permutation(n) if shuffle else None
@@ -345,7 +349,10 @@ class Sequential:
             xs, ys = (x[order], y[order]) if shuffle else (x, y)
             confusion = np.asarray(state.confusion, dtype=np.int64)
             for b in range(state.batch, batches):
-                xb, yb = xs[b * batch_size : (b + 1) * batch_size], ys[b * batch_size : (b + 1) * batch_size]
+                xb = xs[b * batch_size : (b + 1) * batch_size]
+                yb = ys[b * batch_size : (b + 1) * batch_size]
+                if augment is not None:
+                    xb = augment(xb, layer_rngs[-1])
                 loss, output, applied = self.train_step(xb, yb)
                 if not applied:
                     if on_nan == "raise":
@@ -368,6 +375,7 @@ class Sequential:
                 for cb in callbacks:
                     cb.on_batch_end(b, {"loss": state.loss_sum / max(state.samples, 1)})
                 if self._stop_requested and b + 1 < batches:
+                    state.seconds += time.perf_counter() - started
                     self._record(state, layer_rngs, confusion, b + 1)
                     raise TrainingInterrupted(state)
             if state.samples == 0:
@@ -380,7 +388,9 @@ class Sequential:
                 scores = self.evaluate(x_val, y_val, checked=True)
                 logs.update({f"val_{k}": v for k, v in scores.items()})
             state.history.append(logs)
+            state.seconds += time.perf_counter() - started
             state.epoch, state.batch = epoch + 1, 0
+            state.shuffle_state = shuffle_rng.bit_generator.state  # the next epoch's start
             state.layer_rngs = [r.bit_generator.state for r in layer_rngs]
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
@@ -392,19 +402,26 @@ class Sequential:
         state needed to resume).  Safe to call from a signal handler."""
         self._stop_requested = True
 
-    def _generators(self, seed: int):
-        """The shuffling generator and one generator per stochastic layer, all from ``seed``."""
+    def _generators(self, seed: int, augment: bool):
+        """From ``seed``: the shuffling generator, then one generator per stochastic layer
+        (and a last one for augmentation), each an independent stream."""
         stochastic = [layer for layer in self.layers if getattr(layer, "stochastic", False)]
-        children = np.random.SeedSequence(seed).spawn(1 + len(stochastic))
+        children = np.random.SeedSequence(seed).spawn(2 + len(stochastic))
         shuffle_rng = np.random.default_rng(children[0])
-        for layer, child in zip(stochastic, children[1:], strict=True):
+        for layer, child in zip(stochastic, children[1:], strict=False):
             layer.rng = np.random.default_rng(child)
-        return shuffle_rng, [layer.rng for layer in stochastic]
+        others = [layer.rng for layer in stochastic]
+        if augment:
+            others.append(np.random.default_rng(children[-1]))
+        return shuffle_rng, others
 
     def _restore_generators(self, state: TrainingState, shuffle_rng, layer_rngs) -> None:
         if state.shuffle_state is not None:
             shuffle_rng.bit_generator.state = state.shuffle_state
-        for rng, saved in zip(layer_rngs, state.layer_rngs, strict=False):
+        if len(layer_rngs) != len(state.layer_rngs):
+            raise ConfigError("the saved training state does not fit this model and these "
+                              "options (a different number of random streams)")
+        for rng, saved in zip(layer_rngs, state.layer_rngs, strict=True):
             rng.bit_generator.state = saved
 
     @staticmethod
