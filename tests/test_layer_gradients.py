@@ -77,6 +77,8 @@ def test_dropout_in_training_and_evaluation():
     (2, 2, (5, 6), 3, 1, "same"),
     (1, 1, (4, 4), 1, 1, 0),
     (2, 3, (9, 8), 5, 3, 2),
+    (8, 3, (6, 5), 3, 1, 1),
+    (5, 2, (7, 7), (3, 2), 2, 0),
 ])
 def test_conv2d(c_in, c_out, hw, k, stride, padding):
     layer = built(bn.Conv2D(c_in, c_out, k, stride=stride, padding=padding, bias_init=0.3),

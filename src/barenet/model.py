@@ -127,8 +127,11 @@ class Sequential:
         return self
 
     def _finish_compile(self, shapes: list[Shape]) -> None:
-        for i, layer in enumerate(self.layers):
-            layer.input_grad_needed = i > 0
+        # dC/dX is only needed once some layer below has parameters to train.
+        trainable_below = False
+        for layer in self.layers:
+            layer.input_grad_needed = trainable_below
+            trainable_below = trainable_below or bool(layer.params)
         self.output_shape = shapes[-1]
         fused = self.cost.fused_with
         self._fused = fused is not None and isinstance(self.layers[-1], fused)
@@ -258,6 +261,8 @@ class Sequential:
             backward_layers = self.layers[::-1]
         for layer in backward_layers:
             grad = layer.backward(grad)
+            if not layer.input_grad_needed:
+                break
         # One reduction per gradient: NaN or ±inf anywhere makes the sum non-finite.
         if not all(math.isfinite(float(g.sum())) for g in self._grads):
             return math.nan, output, False

@@ -7,6 +7,7 @@ layout, W of shape (out_channels, in_channels, kh, kw), so they can be compared 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from barenet import backend, initializers
 from barenet.errors import ConfigError
@@ -29,44 +30,64 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
 
 
 def im2col(x, kh: int, kw: int, stride: int, out_h: int, out_w: int):
-    """(N, C, H, W) -> cols of shape (C·kh·kw, N·out_h·out_w).
+    """(N, H, W, C) channels-last images -> cols of shape (N·out_h·out_w, kh·kw·C).
 
-    Row (c, i, j) holds, for every output position, the input pixel that kernel tap (i, j) of
-    channel c multiplies.  The loop runs over the kh·kw kernel taps only; each step copies one
-    strided slice of the whole batch at once.
+    Row (n, r, s) holds the kh x kw x C patch that the kernel meets at output position (r, s)
+    of image n, in (i, j, c) order.  No Python loop over positions: the patches are a strided
+    view of x, copied in one step.
     """
-    xp = backend.xp
-    n, c = x.shape[:2]
-    cols = xp.empty((c, kh, kw, n, out_h, out_w), dtype=x.dtype)
-    xt = x.transpose(1, 0, 2, 3)  # (C, N, H, W): makes each tap's slice match cols' layout
+    n, _, _, c = x.shape
+    if kw * c >= 8:
+        # For fixed (n, r, s, i) the kw·C values of a patch row are contiguous in x, so the
+        # view's innermost axis is a contiguous run and the copy is fast.  (That needs x in
+        # channels-last memory: free for a convolution's output, one copy otherwise.)
+        x = backend.xp.ascontiguousarray(x)
+        s_n, s_h, s_w, s_c = x.strides
+        patches = as_strided(x, (n, out_h, out_w, kh, kw * c),
+                             (s_n, stride * s_h, stride * s_w, s_h, s_c), writeable=False)
+        return patches.reshape(n * out_h * out_w, kh * kw * c)
+    # Few channels (the first layer): runs of kw·C values are too short for the strided copy to
+    # pay off; copy one kernel tap at a time instead (kh·kw steps, each over the whole batch).
+    cols = backend.xp.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xt[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
-    return cols.reshape(c * kh * kw, n * out_h * out_w)
+            cols[:, :, :, i, j, :] = x[:, i : i + stride * out_h : stride,
+                                       j : j + stride * out_w : stride, :]
+    return cols.reshape(n * out_h * out_w, kh * kw * c)
 
 
-def col2im(cols, x_shape, kh: int, kw: int, stride: int, out_h: int, out_w: int):
-    """The adjoint of :func:`im2col`: sum every column entry back onto the pixel it came from."""
-    xp = backend.xp
-    n, c, h, w = x_shape
-    cols = cols.reshape(c, kh, kw, n, out_h, out_w)
-    dx = xp.zeros((c, n, h, w), dtype=cols.dtype)
+def col2im(tap_cols, x_shape, stride: int, out_h: int, out_w: int):
+    """The adjoint of :func:`im2col`, from tap-major columns: ``tap_cols[i, j]`` of shape
+    (N·out_h·out_w, C) holds the gradient of the pixels that kernel tap (i, j) read.  Each is
+    added back onto those pixels, giving (N, H, W, C).
+
+    Tap-major order makes each of the kh·kw additions read a contiguous block.
+    """
+    kh, kw = tap_cols.shape[:2]
+    n, _, _, c = x_shape
+    dx = backend.xp.zeros(x_shape, dtype=tap_cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dx[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride] += cols[:, i, j]
-    return dx.transpose(1, 0, 2, 3)
+            dx[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += \
+                tap_cols[i, j].reshape(n, out_h, out_w, c)
+    return dx
 
 
 class Conv2D(Layer):
     """Y[n, o] = b[o] + Σ_c W[o, c] ⋆ X[n, c]   (cross-correlation, as in every DL library).
 
-    With X's patches unrolled into the columns of ``cols`` (im2col, K = C·kh·kw rows) and
+    With X's patches unrolled into the rows of ``cols`` (im2col, K = kh·kw·C columns) and
     W reshaped to (O, K), the layer is one matrix product, and its backward pass two::
 
-        Y = W·cols + b                 (O, N·Ho·Wo)
-        dC/dW = dC/dY · colsᵀ          (O, K)
+        Y = cols·Wᵀ + b                (N·Ho·Wo, O)
+        dC/dW = dC/dYᵀ · cols          (O, K)
         dC/db = Σ dC/dY over N, Ho, Wo
-        dC/dcols = Wᵀ · dC/dY, folded back onto the input's pixels (col2im) = dC/dX
+        dC/dcols = dC/dY · W, added back onto the input's pixels (col2im) = dC/dX
+
+    Shapes are NCHW, but the output is stored channels-last in memory (its NCHW view has
+    strides of an NHWC array, like PyTorch's ``channels_last``): the matrix product produces
+    that order for free, the next convolution reads it without a copy, and element-wise layers
+    and pooling keep it.
 
     Args:
         in_channels, out_channels: C and O.
@@ -125,34 +146,42 @@ class Conv2D(Layer):
             "b": self.bias_init(shapes["b"], *fans, rng, dtype),
         })
 
+    def _weight_matrix(self):
+        """W as (O, kh·kw·C), the column order of ``cols``."""
+        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+
     def forward(self, x, training: bool = False):
         xp = backend.xp
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
+        x = x.transpose(0, 2, 3, 1)  # channels-last view: free for a convolution's output
         if ph or pw:
-            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        n, _, h, w = x.shape
+            x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        n, h, w, _ = x.shape
         out_h = (h - kh) // self.stride + 1
         out_w = (w - kw) // self.stride + 1
         self._cols = im2col(x, kh, kw, self.stride, out_h, out_w)
         self._padded_shape, self._out_hw = x.shape, (out_h, out_w)
-        weights = self.params["W"].reshape(self.out_channels, -1)
-        y = weights @ self._cols  # (O, N·Ho·Wo)
-        y += self.params["b"][:, None]
-        return y.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
+        y = self._cols @ self._weight_matrix().T  # (N·Ho·Wo, O)
+        y += self.params["b"]
+        return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out):
         xp = backend.xp
-        # (N, O, Ho, Wo) -> (O, N·Ho·Wo), the layout of Y above.
-        g = xp.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(self.out_channels, -1)
-        xp.matmul(g, self._cols.T, out=self.grads["W"].reshape(self.out_channels, -1))
-        xp.sum(g, axis=1, out=self.grads["b"])
+        # (N, O, Ho, Wo) -> (N·Ho·Wo, O), the layout of Y above (no copy when channels-last).
+        g = xp.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, self.out_channels)
+        kh, kw = self.kernel_size
+        d_weights = (g.T @ self._cols).reshape(self.out_channels, kh, kw, self.in_channels)
+        self.grads["W"][...] = d_weights.transpose(0, 3, 1, 2)
+        xp.sum(g, axis=0, out=self.grads["b"])
         if not self.input_grad_needed:
             return None
-        weights = self.params["W"].reshape(self.out_channels, -1)
-        dx = col2im(weights.T @ g, self._padded_shape, *self.kernel_size, self.stride,
-                    *self._out_hw)
+        # dC/dcols per kernel tap: (kh, kw, O, C) weights give (kh, kw, N·Ho·Wo, C) columns,
+        # kh·kw matrix products of the same total cost as one, in col2im's preferred order.
+        tap_weights = self.params["W"].transpose(2, 3, 0, 1)
+        dx = col2im(g @ tap_weights, self._padded_shape, self.stride, *self._out_hw)
         ph, pw = self.pad
-        return dx[:, :, ph : dx.shape[2] - ph, pw : dx.shape[3] - pw]
+        dx = dx[:, ph : dx.shape[1] - ph, pw : dx.shape[2] - pw, :]
+        return dx.transpose(0, 3, 1, 2)
 
     def get_config(self) -> dict:
         return {

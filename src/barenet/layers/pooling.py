@@ -46,21 +46,28 @@ class MaxPool2D(_Pool2D):
         xp = backend.xp
         out_shape = self.output_shape(x.shape[1:])
         taps = list(self._taps(*out_shape[1:]))
-        y = x[taps[0]].copy()
-        argmax = xp.zeros(y.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+        # order="K" and *_like keep x's memory layout (a convolution's output is channels-last),
+        # so every step below walks memory in order instead of transposing it.
+        y = x[taps[0]].copy(order="K")
+        argmax = xp.zeros_like(y, dtype=xp.int8 if len(taps) < 128 else xp.int32)
         for k, tap in enumerate(taps[1:], start=1):
             window = x[tap]
             better = window > y  # strict: ties keep the earlier tap
-            xp.copyto(y, window, where=better)
-            argmax[better] = k
-        self._argmax, self._x_shape = argmax, x.shape
+            xp.maximum(y, window, out=y)
+            # argmax = k where better: arithmetic on int8 beats a masked copy by far.
+            argmax += better * (k - argmax).astype(argmax.dtype)
+        self._argmax, self._x = argmax, x
         return y
 
     def backward(self, grad_out):
         xp = backend.xp
-        dx = xp.zeros(self._x_shape, dtype=grad_out.dtype)
+        dx = xp.zeros_like(self._x, dtype=grad_out.dtype)
+        overlapping = any(s < p for s, p in zip(self.stride, self.pool_size, strict=True))
         for k, tap in enumerate(self._taps(*grad_out.shape[2:])):
-            dx[tap] += xp.where(self._argmax == k, grad_out, 0)
+            if overlapping:
+                dx[tap] += grad_out * (self._argmax == k)
+            else:  # each input pixel is in one window: write instead of add
+                xp.multiply(grad_out, self._argmax == k, out=dx[tap])
         return dx
 
 

@@ -1,0 +1,209 @@
+"""barenet against PyTorch (CPU) on the same networks, batch sizes and thread count.
+
+    python benchmarks/compare_torch.py            # full epochs, 3 repetitions
+    python benchmarks/compare_torch.py --quick    # 1/5 of an epoch, 2 repetitions
+
+Each measurement runs in a fresh subprocess (so peak memory is that run's own), the two
+libraries alternate, and the table gives medians and the barenet/PyTorch ratio for:
+one epoch of the design's MLP (784-256-256-10, SGD, batch 100), one epoch of the ``cnn`` preset
+(Adam, batch 128), inference of the 10,000 test images with each, and peak RSS of a training
+run.  It also measures the float32 matrix-product ceiling and the GFLOP/s each epoch achieved.
+Real MNIST is used when barenet can find it; timings do not depend on the pixel values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+THREADS = 2
+TRAIN_SIZE = 55000
+TEST_SIZE = 10000
+
+
+def load_data():
+    import numpy as np
+
+    try:
+        from barenet.data import datasets
+
+        (x, y), (xt, yt) = datasets.load("mnist", download=False)
+        x, xt = datasets.scale(x).reshape(len(x), -1), datasets.scale(xt).reshape(len(xt), -1)
+    except Exception:  # noqa: BLE001 - any failure: fall back to random images
+        rng = np.random.default_rng(0)
+        x, y = rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000)
+        xt, yt = x[:TEST_SIZE], y[:TEST_SIZE]
+    return x[:TRAIN_SIZE], y[:TRAIN_SIZE], xt, yt
+
+
+def flops_per_sample(network: str) -> float:
+    """Multiply-adds x 2 of one forward pass; training is about three times that."""
+    if network == "mlp":
+        return 2.0 * (784 * 256 + 256 * 256 + 256 * 10)
+    conv1 = 26 * 26 * 32 * 9
+    conv2 = 11 * 11 * 64 * 32 * 9
+    return 2.0 * (conv1 + conv2 + 1600 * 10)
+
+
+# -- workers: one measurement per process ---------------------------------------------------
+def barenet_worker(network: str, fraction: float) -> dict:
+    import numpy as np
+
+    import barenet as bn
+    from barenet import presets
+
+    x, y, xt, yt = load_data()
+    n = int(len(x) * fraction)
+    x, y = x[:n], y[:n]
+    if network == "mlp":
+        config = presets.seed_mlp(1)
+    else:
+        config = presets.cnn(1)
+    net = bn.Sequential.from_config(config, seed=0)
+    batch = config["batch_size"]
+    start = time.perf_counter()
+    net.fit(x, y, epochs=1, batch_size=batch, seed=0, verbose=False)
+    train = (time.perf_counter() - start) / fraction
+    start = time.perf_counter()
+    probs = net.predict(xt, batch_size=1000)
+    infer = time.perf_counter() - start
+    accuracy = float((probs.argmax(axis=1) == yt).mean())
+    return {"train": train, "infer": infer, "accuracy": accuracy,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "dtype": str(np.asarray(probs).dtype)}
+
+
+def torch_worker(network: str, fraction: float) -> dict:
+    import numpy as np
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    x, y, xt, yt = load_data()
+    n = int(len(x) * fraction)
+    x, y = torch.from_numpy(np.ascontiguousarray(x[:n])), torch.from_numpy(y[:n].astype(np.int64))
+    xt = torch.from_numpy(np.ascontiguousarray(xt))
+    if network == "mlp":
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                              nn.Linear(256, 10))
+        opt, batch = torch.optim.SGD(model.parameters(), lr=0.04), 100
+    else:
+        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+        opt, batch = torch.optim.Adam(model.parameters(), lr=1e-3), 128
+    loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL: the fused form barenet uses too
+    model.train()
+    start = time.perf_counter()
+    order = torch.randperm(n)
+    xs, ys = x[order], y[order]
+    for i in range(0, n, batch):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xs[i : i + batch]), ys[i : i + batch])
+        loss.backward()
+        opt.step()
+    train = (time.perf_counter() - start) / fraction
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        probs = torch.cat([torch.softmax(model(xt[i : i + 1000]), dim=1)
+                           for i in range(0, len(xt), 1000)])
+    infer = time.perf_counter() - start
+    accuracy = float((probs.argmax(dim=1).numpy() == yt).mean())
+    return {"train": train, "infer": infer, "accuracy": accuracy,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "torch": torch.__version__}
+
+
+def gemm_ceiling() -> float:
+    """GFLOP/s of NumPy's float32 matrix product at a size that reaches the BLAS peak."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# -- driver ------------------------------------------------------------------------------------
+def run_worker(library: str, network: str, fraction: float) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS)}
+    out = subprocess.run([sys.executable, __file__, "--worker", library, network,
+                          str(fraction)], capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{library} {network} worker failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="1/5 of an epoch, 2 repetitions")
+    p.add_argument("--repeats", type=int)
+    p.add_argument("--networks", default="mlp,cnn")
+    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args()
+    if args.worker:
+        library, network, fraction = args.worker
+        worker = barenet_worker if library == "barenet" else torch_worker
+        print(json.dumps(worker(network, float(fraction))))
+        return
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SystemExit("PyTorch is the reference: pip install 'torch==2.13.0' (the CPU build "
+                         "on this machine's disk; a bare 'torch' pulls a CUDA build)") from None
+    fraction = 0.2 if args.quick else 1.0
+    repeats = args.repeats or (2 if args.quick else 3)
+    ceiling = gemm_ceiling()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{THREADS} threads; python {platform.python_version()}; {date.today()}")
+    print(f"float32 matrix-product ceiling: {ceiling:.0f} GFLOP/s")
+    results = {}
+    for network in args.networks.split(","):
+        runs = {"barenet": [], "torch": []}
+        for r in range(repeats):
+            order = ("barenet", "torch") if r % 2 == 0 else ("torch", "barenet")
+            for library in order:
+                runs[library].append(run_worker(library, network, fraction))
+        results[network] = runs
+    header = f"{'measure':<28}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    table = {}
+    for network, runs in results.items():
+        med = {lib: {k: statistics.median(r[k] for r in rs) for k in ("train", "infer", "rss_mb")}
+               for lib, rs in runs.items()}
+        for key, label, unit in (("train", f"{network} epoch", "s"),
+                                 ("infer", f"{network} inference 10k", "s"),
+                                 ("rss_mb", f"{network} peak RSS", "MB")):
+            b, t = med["barenet"][key], med["torch"][key]
+            table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t}
+            print(f"{label + ' (' + unit + ')':<28}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}")
+        gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / med["barenet"]["train"] / 1e9
+        table[f"{network}_gflops"] = gflops
+        print(f"{network} training: {gflops:.0f} GFLOP/s achieved by barenet "
+              f"({gflops / ceiling:.0%} of the ceiling)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"ceiling_gflops": ceiling, "fraction": fraction, "repeats": repeats,
+                       "table": table, "raw": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
