@@ -42,7 +42,8 @@ def save_model(model: Sequential, path, info: dict | None = None) -> None:
 def _decode(path, kinds: tuple[str, ...]):
     tensors, meta = decode_safetensors(read_bytes(path), str(path))
     if meta.get("format") not in kinds:
-        raise FormatError(f"{path}: not a barenet {' or '.join(kinds)} file (format "
+        wanted = " or ".join(k.removeprefix("barenet.") for k in kinds)
+        raise FormatError(f"{path}: not a barenet {wanted} file (its format is "
                           f"{meta.get('format')!r})")
     if meta.get("version") != VERSION:
         raise FormatError(f"{path}: written by an unknown barenet format version "
