@@ -64,3 +64,35 @@ def check_layer_gradients(layer, x: np.ndarray, training: bool = True, rng=None,
         assert analytic[name].shape == numeric[name].shape, name
         np.testing.assert_allclose(analytic[name], numeric[name], atol=atol, rtol=rtol,
                                    err_msg=f"gradient of {name} in {layer!r}")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Real MNIST, scaled and flattened: skipped without it locally, a failure under CI."""
+    from barenet.data import datasets
+    from barenet.errors import DatasetNotFoundError
+
+    try:
+        (x, y), (xt, yt) = datasets.load("mnist", download=False)
+    except DatasetNotFoundError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs MNIST (set BARENET_DATA): {exc}")
+        pytest.skip("MNIST is not available on this machine")
+    flat = [datasets.scale(a).reshape(len(a), -1) for a in (x, xt)]
+    return flat[0], y, flat[1], yt
+
+
+@pytest.fixture(scope="session")
+def mnist_model_path(mnist, tmp_path_factory):
+    """A small MLP trained on MNIST for two epochs, saved (about 95% accurate)."""
+    import barenet as bn
+
+    x, y, xt, yt = mnist
+    net = (bn.Sequential([bn.Dense(784, 128), bn.ReLU(), bn.Dense(128, 10), bn.Softmax()])
+           .watch("accuracy").compile(bn.Adam(2e-3), bn.CrossEntropy(), seed=0))
+    net.fit(x, y, epochs=2, batch_size=100, seed=0, verbose=False)
+    accuracy = net.evaluate(xt, yt)["accuracy"]
+    path = tmp_path_factory.mktemp("model") / "model.safetensors"
+    net.save(path, info={"dataset": "mnist", "test_accuracy": accuracy,
+                         "classes": [str(d) for d in range(10)]})
+    return path

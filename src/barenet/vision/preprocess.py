@@ -34,9 +34,11 @@ def load_image(data: bytes, source: str = "image") -> Image.Image:
         image.load()
     except FormatError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            EOFError) as exc:
-        raise FormatError(f"{source} is not a readable image ({exc})") from None
+    except UnidentifiedImageError:
+        raise FormatError(f"{source} is not in an image format Pillow reads (PNG, JPEG, ...)") \
+            from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
+        raise FormatError(f"{source} is damaged or truncated ({exc})") from None
     return image
 
 

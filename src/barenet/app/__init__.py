@@ -1,0 +1,1 @@
+"""The drawing mode's web app (FastAPI); see :mod:`barenet.app.server`."""

@@ -1,0 +1,214 @@
+"""The drawing mode: a local web app where a person draws a digit and sees the model's guess.
+
+    GET  /              the page (HTML, CSS and JavaScript shipped in barenet/app/static/)
+    POST /api/predict   a PNG (raw body, or JSON {"image": "data:image/png;base64,..."}) ->
+                        the guessed digit, the ten probabilities and the 28x28 input
+    GET  /api/model     the loaded models: layers, parameters, test accuracy
+    GET  /openapi.json  the API's schema
+
+The server reads no path from a request: the page's three files are read once at start-up, and
+models are loaded only through ``barenet.load_model`` (no pickle).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+import threading
+import webbrowser
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from barenet.errors import BarenetError, DataError
+from barenet.model import Sequential
+from barenet.model_io import load_model
+from barenet.vision import EmptyImageError, load_image, to_mnist
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
+          "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+          "/app.css": ("app.css", "text/css; charset=utf-8")}
+
+
+class ModelGuess(BaseModel):
+    name: str
+    digit: int = Field(description="the most probable class")
+    label: str = Field(description="the class's name")
+    probabilities: list[float] = Field(description="one probability per class")
+
+
+class Prediction(BaseModel):
+    digit: int = Field(description="the first model's guess")
+    probabilities: list[float]
+    input: list[list[float]] = Field(description="the 28x28 image the network saw, in [0, 1]")
+    models: list[ModelGuess]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    path: str
+    layers: list[str]
+    parameters: int
+    dataset: str | None = None
+    test_accuracy: float | None = None
+    classes: list[str]
+
+
+class DataURL(BaseModel):
+    image: Annotated[str, Field(description="a data URL: data:image/png;base64,...",
+                                max_length=3 * MAX_BODY_BYTES)]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+ERRORS = {code: {"model": Problem} for code in (400, 413, 415, 422)}
+
+
+def _describe(name: str, path: Path, model: Sequential) -> ModelInfo:
+    info = getattr(model, "info", {}) or {}
+    classes = info.get("classes") or [str(i) for i in range(model.num_outputs)]
+    return ModelInfo(name=name, path=str(path), layers=[repr(layer) for layer in model.layers],
+                     parameters=model.num_params, dataset=info.get("dataset"),
+                     test_accuracy=info.get("test_accuracy"), classes=list(classes))
+
+
+def create_app(models: list[tuple[Path, Sequential]]) -> FastAPI:
+    """The web app serving ``models`` (one or more, each (path, loaded model))."""
+    for path, model in models:
+        shapes = model.layer_shapes()
+        if not model.compiled or model.num_outputs < 2 or \
+                shapes[0] not in ((784,), (28, 28), (1, 28, 28)):
+            raise DataError(f"{path} does not take 28x28 images to class probabilities; "
+                            "the drawing mode needs an MNIST-style classifier")
+    names = [path.parent.name if path.name == "model.safetensors" else path.stem
+             for path, _ in models]
+    described = [_describe(n, p, m) for n, (p, m) in zip(names, models, strict=True)]
+    pages = {route: resources.files("barenet.app").joinpath("static", name).read_bytes()
+             for route, (name, _) in STATIC.items()}
+    app = FastAPI(title="barenet drawing mode", version="1",
+                  description="Draw a digit, see what the network guesses.")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> Response:
+        return Response(pages["/"], media_type=STATIC["/"][1])
+
+    @app.get("/app.js", include_in_schema=False)
+    def script() -> Response:
+        return Response(pages["/app.js"], media_type=STATIC["/app.js"][1])
+
+    @app.get("/app.css", include_in_schema=False)
+    def style() -> Response:
+        return Response(pages["/app.css"], media_type=STATIC["/app.css"][1])
+
+    @app.get("/api/model", response_model=list[ModelInfo])
+    def model_info() -> list[ModelInfo]:
+        """The loaded models (the page shows the first one's guess largest)."""
+        return described
+
+    @app.post("/api/predict", response_model=Prediction, responses=ERRORS, openapi_extra={
+        "requestBody": {"required": True, "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": DataURL.model_json_schema()}}}})
+    async def predict(request: Request) -> Prediction:
+        """Guess the digit in a PNG drawing (white or dark background, any size up to
+        4096 pixels a side and 2 MB)."""
+        data = await _read_image_bytes(request)
+        try:
+            pixels = to_mnist(load_image(data, "the image"))
+        except EmptyImageError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except BarenetError as exc:
+            raise HTTPException(400, str(exc)) from None
+        guesses = []
+        for info, (_, model) in zip(described, models, strict=True):
+            probs = model.predict(pixels.reshape(1, *model.layer_shapes()[0]))[0]
+            digit = int(np.argmax(probs))
+            guesses.append(ModelGuess(name=info.name, digit=digit, label=info.classes[digit],
+                                      probabilities=[float(p) for p in probs]))
+        return Prediction(digit=guesses[0].digit, probabilities=guesses[0].probabilities,
+                          input=np.round(pixels, 4).tolist(), models=guesses)
+
+    @app.exception_handler(HTTPException)
+    async def problem(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    return app
+
+
+async def _read_image_bytes(request: Request) -> bytes:
+    """The request's PNG bytes, from a raw body or a JSON data URL; 4xx for anything else."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > 3 * MAX_BODY_BYTES:
+        raise HTTPException(413, f"the request is {declared} bytes; images are limited to 2 MB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > 3 * MAX_BODY_BYTES:
+            raise HTTPException(413, "the request is larger than an image of 2 MB can be")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        expected = 'expected JSON {"image": "data:image/png;base64,..."}'
+        try:
+            url = DataURL.model_validate_json(bytes(body)).image
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            raise HTTPException(400, f"{expected} ({problem['msg']} at "
+                                f"{'.'.join(map(str, problem['loc'])) or 'the top'})") from None
+        header, _, payload = url.partition(",")
+        if not header.startswith("data:image/") or not header.endswith(";base64"):
+            raise HTTPException(400, f"{expected}: the image is not a base64 image data URL")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except binascii.Error as exc:
+            raise HTTPException(400, f"{expected}: the base64 data is invalid ({exc})") from None
+    elif kind in ("image/png", "application/octet-stream", "image/jpeg", "image/webp"):
+        data = bytes(body)
+    else:
+        raise HTTPException(415, f"unsupported content type {kind or '(none)'!r}: send "
+                                 "image/png, or application/json with a data URL")
+    if len(data) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"the image is {len(data)} bytes; the limit is 2 MB")
+    if not data:
+        raise HTTPException(400, "the request holds no image")
+    return data
+
+
+def resolve_models(paths: list[str] | None, log=print) -> list[tuple[Path, Sequential]]:
+    """The models to serve: the given paths, else the one ``barenet train`` wrote last."""
+    from barenet.runs import latest_model
+
+    if not paths:
+        latest = latest_model()
+        if latest is None:
+            raise DataError("no trained model found: train one with `barenet train` (it saves "
+                            "runs/<time>/model.safetensors), or pass --model PATH")
+        log(f"using the most recent model: {latest}")
+        paths = [str(latest)]
+    return [(Path(p), load_model(p)) for p in paths]
+
+
+def serve(paths: list[str] | None, host: str = "127.0.0.1", port: int = 8000,
+          open_browser: bool = False) -> int:
+    """Start the drawing mode and serve until interrupted."""
+    import uvicorn
+
+    app = create_app(resolve_models(paths))
+    address = f"http://{host}:{port}/"
+    print(f"barenet drawing mode at {address} (Ctrl-C to stop)", flush=True)
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(address,)).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,159 @@
+// barenet drawing mode: strokes on a canvas, sent as a PNG to /api/predict while drawing.
+"use strict";
+
+const canvas = document.getElementById("canvas");
+const ctx = canvas.getContext("2d");
+const seen = document.getElementById("seen").getContext("2d");
+const message = document.getElementById("message");
+const modelsBox = document.getElementById("models");
+const BRUSH = 20; // in canvas pixels (280 wide): about the stroke width of an MNIST digit
+const strokes = []; // each stroke: a list of [x, y] points, kept so that undo can redraw
+let current = null;
+let timer = null;
+let sent = 0; // numbers requests, so that a slow, stale answer never replaces a newer one
+let classes = [...Array(10).keys()].map(String);
+
+function paint() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = "#000";
+  ctx.fillStyle = "#000";
+  ctx.lineWidth = BRUSH;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  for (const stroke of strokes) {
+    if (stroke.length === 1) { // a dot
+      ctx.beginPath();
+      ctx.arc(stroke[0][0], stroke[0][1], BRUSH / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    ctx.beginPath();
+    ctx.moveTo(...stroke[0]);
+    for (const p of stroke.slice(1)) ctx.lineTo(...p);
+    ctx.stroke();
+  }
+}
+
+function point(event) {
+  const box = canvas.getBoundingClientRect();
+  return [(event.clientX - box.left) * canvas.width / box.width,
+          (event.clientY - box.top) * canvas.height / box.height];
+}
+
+canvas.addEventListener("pointerdown", (event) => {
+  event.preventDefault();
+  canvas.setPointerCapture(event.pointerId);
+  current = [point(event)];
+  strokes.push(current);
+  paint();
+  schedule();
+});
+canvas.addEventListener("pointermove", (event) => {
+  if (!current) return;
+  current.push(point(event));
+  paint();
+  schedule();
+});
+for (const name of ["pointerup", "pointercancel"]) {
+  canvas.addEventListener(name, () => {
+    if (!current) return;
+    current = null;
+    schedule(0);
+  });
+}
+
+function undo() { strokes.pop(); paint(); schedule(0); }
+function clear() { strokes.length = 0; paint(); schedule(0); }
+document.getElementById("undo").addEventListener("click", undo);
+document.getElementById("clear").addEventListener("click", clear);
+document.addEventListener("keydown", (event) => {
+  if (event.target instanceof HTMLButtonElement && (event.key === "Enter" || event.key === " ")) return;
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") { event.preventDefault(); undo(); }
+  else if (event.key === "u" || event.key === "U") undo();
+  else if (event.key === "c" || event.key === "C" || event.key === "Escape" || event.key === "Delete") clear();
+});
+
+function schedule(delay = 120) { // debounced: one request per pause in the drawing
+  clearTimeout(timer);
+  timer = setTimeout(predict, delay);
+}
+
+async function predict() {
+  const id = ++sent;
+  if (strokes.length === 0) { show(null, "Draw a digit first."); return; }
+  const blob = await new Promise((done) => canvas.toBlob(done, "image/png"));
+  let answer;
+  try {
+    const response = await fetch("/api/predict", {method: "POST", headers: {"Content-Type": "image/png"}, body: blob});
+    answer = await response.json();
+    if (!response.ok) { if (id === sent) show(null, answer.detail || "Something went wrong."); return; }
+  } catch (error) {
+    if (id === sent) show(null, "The server does not answer: is `barenet draw` still running?");
+    return;
+  }
+  if (id === sent) show(answer, "");
+}
+
+function show(answer, text) {
+  message.textContent = text;
+  modelsBox.replaceChildren();
+  seen.fillStyle = "#000";
+  seen.fillRect(0, 0, 28, 28);
+  if (!answer) return;
+  for (const model of answer.models) modelsBox.append(card(model, answer.models.length > 1));
+  const image = seen.createImageData(28, 28);
+  answer.input.flat().forEach((v, i) => {
+    const g = Math.round(v * 255);
+    image.data.set([g, g, g, 255], 4 * i);
+  });
+  seen.putImageData(image, 0, 0);
+}
+
+function card(model, named) {
+  const box = document.createElement("div");
+  box.className = "model";
+  if (named) {
+    const title = document.createElement("h2");
+    title.textContent = model.name;
+    box.append(title);
+  }
+  const guess = document.createElement("div");
+  guess.className = "guess";
+  guess.textContent = model.label;
+  guess.setAttribute("aria-label", `guess: ${model.label}`);
+  guess.dataset.digit = model.digit;
+  const bars = document.createElement("div");
+  bars.className = "bars";
+  model.probabilities.forEach((p, k) => {
+    const label = document.createElement("span");
+    label.textContent = classes[k] ?? k;
+    const bar = document.createElement("div");
+    bar.className = "bar" + (k === model.digit ? " best" : "");
+    bar.setAttribute("role", "meter");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-valuenow", (100 * p).toFixed(1));
+    bar.setAttribute("aria-label", `${classes[k] ?? k}: ${(100 * p).toFixed(1)} percent`);
+    const fill = document.createElement("span");
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    bar.append(fill);
+    const pct = document.createElement("span");
+    pct.className = "pct";
+    pct.textContent = `${(100 * p).toFixed(1)}%`;
+    bars.append(label, bar, pct);
+  });
+  box.append(guess, bars);
+  return box;
+}
+
+fetch("/api/model").then((r) => r.json()).then((models) => {
+  const first = models[0];
+  classes = first.classes;
+  const parts = models.map((m) => `${m.name}: ${m.parameters.toLocaleString()} parameters` +
+    (m.test_accuracy != null ? `, ${(100 * m.test_accuracy).toFixed(2)}% on the test set` : ""));
+  document.getElementById("model-line").textContent = parts.join(" · ");
+}).catch(() => {});
+
+paint();
+show(null, "Draw a digit first.");

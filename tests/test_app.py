@@ -1,0 +1,144 @@
+"""The drawing mode's HTTP API: every route and every bad input."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from drawings import draw
+from fastapi.testclient import TestClient
+from PIL import Image
+
+import barenet as bn
+from barenet.app.server import create_app, resolve_models
+from barenet.errors import DataError
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Two untrained but valid MNIST-shaped classifiers (the API does not care how good)."""
+    folder = tmp_path_factory.mktemp("models")
+    mlp = bn.Sequential([bn.Dense(784, 16), bn.ReLU(), bn.Dense(16, 10), bn.Softmax()])
+    cnn = bn.Sequential([bn.Reshape((1, 28, 28)), bn.Conv2D(1, 2, 5, stride=3), bn.Flatten(),
+                         bn.Dense(128, 10), bn.Softmax()])
+    paths = []
+    for name, net in (("mlp", mlp), ("cnn", cnn)):
+        net.compile(bn.SGD(0.1), bn.CrossEntropy())
+        paths.append(folder / name / "model.safetensors")
+        net.save(paths[-1], info={"test_accuracy": 0.5, "dataset": "mnist"})
+    return paths
+
+
+@pytest.fixture
+def client(models):
+    return TestClient(create_app(resolve_models([str(p) for p in models])))
+
+
+def test_page_and_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas" in page.text and "/app.js" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from the internet
+    assert client.get("/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/app.css").status_code == 200
+    assert client.get("/../etc/passwd").status_code == 404
+
+
+def test_model_description(client):
+    models = client.get("/api/model").json()
+    assert [m["name"] for m in models] == ["mlp", "cnn"]
+    assert models[0]["parameters"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert models[0]["test_accuracy"] == 0.5 and models[0]["classes"][3] == "3"
+    assert "Dense(784 -> 16" in models[0]["layers"][0]
+
+
+def check_prediction(body):
+    assert 0 <= body["digit"] <= 9
+    assert len(body["probabilities"]) == 10
+    assert sum(body["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert np.array(body["input"]).shape == (28, 28)
+    assert [m["name"] for m in body["models"]] == ["mlp", "cnn"]
+
+
+def test_predict_raw_png_and_data_url(client):
+    data = png(draw(3))
+    raw = client.post("/api/predict", content=data, headers={"content-type": "image/png"})
+    assert raw.status_code == 200
+    check_prediction(raw.json())
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    as_json = client.post("/api/predict", json={"image": url})
+    assert as_json.status_code == 200 and as_json.json() == raw.json()
+
+
+def oversized_png() -> bytes:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (1100, 1100, 3), dtype=np.uint8)  # incompressible
+    return png(Image.fromarray(noise))
+
+
+@pytest.mark.parametrize("body, headers, status, match", [
+    (b"hello", {"content-type": "image/png"}, 400, "image format"),
+    (png(draw(1))[:200], {"content-type": "image/png"}, 400, "truncated|damaged"),
+    (b"", {"content-type": "image/png"}, 400, "no image"),
+    (png(draw(1)), {"content-type": "text/plain"}, 415, "content type"),
+    (png(draw(1)), {}, 415, "content type"),
+    (b'{"image": "data:text/plain;base64,aGk="}', {"content-type": "application/json"}, 400,
+     "not a base64 image data URL"),
+    (b'{"image": {}}', {"content-type": "application/json"}, 400, "expected JSON"),
+    (b'{"image": "data:image/png;base64,!!!"}', {"content-type": "application/json"}, 400,
+     "expected JSON"),
+    (b'{"picture": 1}', {"content-type": "application/json"}, 400, "expected JSON"),
+    (b"[1, 2", {"content-type": "application/json"}, 400, "expected JSON"),
+    (png(Image.new("L", (4100, 20))), {"content-type": "image/png"}, 400, "4096"),
+    (png(Image.new("L", (280, 280), 255)), {"content-type": "image/png"}, 422,
+     "draw a digit first"),
+])
+def test_bad_input_gets_a_clear_4xx_and_the_server_goes_on(client, body, headers, status, match):
+    response = client.post("/api/predict", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert re.search(match, response.json()["detail"])
+    follow = client.post("/api/predict", content=png(draw(7)),
+                         headers={"content-type": "image/png"})
+    assert follow.status_code == 200
+
+
+def test_images_over_2_mb_are_refused(client):
+    data = oversized_png()
+    assert len(data) > 2 * 1024 * 1024
+    response = client.post("/api/predict", content=data, headers={"content-type": "image/png"})
+    assert response.status_code == 413 and "2 MB" in response.json()["detail"]
+
+
+def test_openapi_schema(client):
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/api/predict", "/api/model"}
+    body = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]
+    assert {"image/png", "application/json"} <= set(body)
+
+
+def test_the_latest_trained_model_is_used_and_named(tmp_path, monkeypatch, models):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(DataError, match="barenet train"):
+        resolve_models(None)
+    from barenet.runs import remember_latest
+
+    remember_latest(models[1])
+    said = []
+    [(path, _)] = resolve_models(None, log=said.append)
+    assert path == models[1].resolve() and str(models[1].resolve()) in said[0]
+
+
+def test_a_model_that_is_not_a_digit_classifier_is_refused(tmp_path):
+    net = bn.Sequential([bn.Dense(3, 1), bn.Sigmoid()]).compile(bn.SGD(0.1),
+                                                               bn.BinaryCrossEntropy())
+    net.save(tmp_path / "m.safetensors")
+    with pytest.raises(DataError, match="28x28"):
+        create_app(resolve_models([str(tmp_path / "m.safetensors")]))
