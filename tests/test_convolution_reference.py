@@ -58,11 +58,12 @@ def test_pooling_matches_the_loop_definition(size, stride, hw):
                                pool_loops(x, size, stride, np.mean))
 
 
-def test_max_pool_routes_the_gradient_to_one_arg_max():
+@pytest.mark.parametrize("training", [True, False])
+def test_max_pool_routes_the_gradient_to_one_arg_max(training):
     x = np.zeros((1, 1, 2, 4))
     x[0, 0] = [[1, 5, 7, 7], [2, 3, 7, 0]]  # the second window ties three ways
     layer = bn.MaxPool2D(2)
-    layer.forward(x)
+    layer.forward(x, training=training)
     dx = layer.backward(np.array([[[[10.0, 20.0]]]]))
     np.testing.assert_array_equal(dx[0, 0], [[0, 10, 20, 0], [0, 0, 0, 0]])
 

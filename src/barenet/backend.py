@@ -18,6 +18,12 @@ xp: types.ModuleType = numpy
 DEFAULT_DTYPE = numpy.float32
 
 
+def column_sums(a):
+    """Σ over the rows of a 2-D array: a matrix-vector product with ones, which BLAS runs
+    several times faster than NumPy's own (pairwise) sum over axis 0."""
+    return xp.ones(a.shape[0], dtype=a.dtype) @ a
+
+
 def use(module: types.ModuleType) -> None:
     """Make ``module`` (``numpy``, ``cupy``, ...) the array module of every layer."""
     global xp

@@ -440,7 +440,7 @@ class Sequential:
         for start in range(0, len(x), batch_size):
             yield start, self._forward(backend.xp.asarray(x[start : start + batch_size]), False)
 
-    def predict(self, x, batch_size: int = 1000) -> np.ndarray:
+    def predict(self, x, batch_size: int = 128) -> np.ndarray:
         """The network's outputs for ``x`` (class probabilities after a Softmax), in batches."""
         x = self.check_inputs(x, "x")
         out = np.empty((len(x), *self.output_shape), dtype=self.dtype)
@@ -448,7 +448,7 @@ class Sequential:
             out[start : start + len(output)] = backend.to_numpy(output)
         return out
 
-    def evaluate(self, x, y, batch_size: int = 1000, checked: bool = False) -> dict[str, float]:
+    def evaluate(self, x, y, batch_size: int = 128, checked: bool = False) -> dict[str, float]:
         """{"loss": ..., and each watched metric} on (x, y), without training."""
         if not checked:
             x = self.check_inputs(x, "x")

@@ -103,23 +103,23 @@ def cnn(steps_per_epoch: int, epochs: int = 3) -> dict:
     }
 
 
-def cnn_best(steps_per_epoch: int, epochs: int = 12) -> dict:
-    """The best CNN here: two blocks of two 3x3 convolutions with batch norm, then a dense
-    head; random shifts and rotations; Adam with warm-up and cosine decay."""
+def cnn_best(steps_per_epoch: int, epochs: int = 10) -> dict:
+    """The best CNN here: three convolution blocks (3x3, batch norm, ReLU, max-pool) of 32, 64
+    and 128 channels, dropout, a dense layer; random shifts and rotations; Adam with warm-up
+    and cosine decay.  Sized to train in under 15 minutes on two cores."""
 
     def block(c_in: int, c_out: int) -> list[dict]:
         return [layer("Conv2D", in_channels=c_in, out_channels=c_out, kernel_size=3,
-                      padding="same"), layer("BatchNorm"), layer("ReLU")]
+                      padding="same"), layer("BatchNorm"), layer("ReLU"),
+                layer("MaxPool2D", pool_size=2)]
 
     return {
         "layers": [
             layer("Reshape", shape=[1, 28, 28]),
-            *block(1, 32), *block(32, 32), layer("MaxPool2D", pool_size=2),
-            *block(32, 64), *block(64, 64), layer("MaxPool2D", pool_size=2),
+            *block(1, 32), *block(32, 64), *block(64, 128),
             layer("Flatten"),
-            layer("Dense", in_features=64 * 7 * 7, out_features=128),
-            layer("BatchNorm"), layer("ReLU"), layer("Dropout", rate=0.4),
-            layer("Dense", in_features=128, out_features=10, init="glorot_uniform"),
+            layer("Dropout", rate=0.3),
+            layer("Dense", in_features=128 * 3 * 3, out_features=10, init="glorot_uniform"),
             layer("Softmax"),
         ],
         "optimizer": _cosine_adam(2e-3, epochs, steps_per_epoch),

@@ -51,42 +51,60 @@ class BatchNorm(Layer):
                              "running_mean": xp.zeros(f, dtype), "running_var": xp.ones(f, dtype)})
 
     @staticmethod
-    def _axes_and_view(x):
-        """Axes to reduce over, and the shape that broadcasts a per-feature vector onto x."""
-        if x.ndim == 4:
-            return (0, 2, 3), (1, -1, 1, 1)
-        return (0,), (1, -1)
+    def _rows(x):
+        """x as a 2-D (values, features) array: (N, F) as is; (N, C, H, W) as (N·H·W, C), a
+        free view when x is stored channels-last (as a convolution's output is)."""
+        if x.ndim == 2:
+            return x
+        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+    @staticmethod
+    def _unrows(rows, like):
+        """Undo :meth:`_rows` for an array shaped like ``like`` (4-D results stay channels-last)."""
+        if like.ndim == 2:
+            return rows
+        n, c, h, w = like.shape
+        return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
     def forward(self, x, training: bool = False):
         xp = backend.xp
-        axes, view = self._axes_and_view(x)
+        rows = self._rows(x)
+        gamma, beta = self.params["gamma"], self.params["beta"]
         if training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
-            count = x.size // mean.size
+            count = rows.shape[0]
+            mean = backend.column_sums(rows) / count
+            centred = rows - mean
+            var = xp.einsum("ij,ij->j", centred, centred) / count
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
             self.buffers["running_var"] *= 1 - m
             self.buffers["running_var"] += m * var * (count / max(count - 1, 1))
+            inv_std = 1 / xp.sqrt(var + self.eps)
+            xhat = centred
+            xhat *= inv_std
+            y = xhat * gamma
+            y += beta
         else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-        inv_std = 1 / xp.sqrt(var + self.eps)
-        self._xhat = (x - mean.reshape(view)) * inv_std.reshape(view)
-        self._inv_std, self._training = inv_std, training
-        return self._xhat * self.params["gamma"].reshape(view) + self.params["beta"].reshape(view)
+            inv_std = 1 / xp.sqrt(self.buffers["running_var"] + self.eps)
+            xhat = (rows - self.buffers["running_mean"]) * inv_std
+            y = xhat * gamma + beta
+        self._xhat, self._inv_std, self._training = xhat, inv_std, training
+        return self._unrows(y, x)
 
     def backward(self, grad_out):
-        axes, view = self._axes_and_view(grad_out)
-        xhat = self._xhat
-        self.grads["gamma"][...] = (grad_out * xhat).sum(axis=axes)
-        self.grads["beta"][...] = grad_out.sum(axis=axes)
+        xp = backend.xp
+        g, xhat = self._rows(grad_out), self._xhat
+        self.grads["beta"][...] = backend.column_sums(g)
+        self.grads["gamma"][...] = xp.einsum("ij,ij->j", g, xhat)
+        scale = self.params["gamma"] * self._inv_std
         if not self._training:  # fixed statistics: x̂ is an affine function of x alone
-            return grad_out * (self.params["gamma"] * self._inv_std).reshape(view)
-        count = grad_out.size // self.grads["beta"].size
-        scale = (self.params["gamma"] * self._inv_std / count).reshape(view)
-        return scale * (count * grad_out - self.grads["beta"].reshape(view)
-                        - xhat * self.grads["gamma"].reshape(view))
+            return self._unrows(g * scale, grad_out)
+        count = g.shape[0]
+        dx = g - self.grads["beta"] / count
+        dx -= xhat * (self.grads["gamma"] / count)
+        dx *= scale
+        return self._unrows(dx, grad_out)
 
     def get_config(self) -> dict:
         return {"momentum": self.momentum, "eps": self.eps}

@@ -44,11 +44,15 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training: bool = False):
         xp = backend.xp
-        out_shape = self.output_shape(x.shape[1:])
-        taps = list(self._taps(*out_shape[1:]))
+        taps = list(self._taps(*self.output_shape(x.shape[1:])[1:]))
         # order="K" and *_like keep x's memory layout (a convolution's output is channels-last),
         # so every step below walks memory in order instead of transposing it.
         y = x[taps[0]].copy(order="K")
+        self._x, self._y, self._argmax = x, y, None
+        if not training:  # inference: the arg-max is found later, if a backward pass asks
+            for tap in taps[1:]:
+                xp.maximum(y, x[tap], out=y)
+            return y
         argmax = xp.zeros_like(y, dtype=xp.int8 if len(taps) < 128 else xp.int32)
         for k, tap in enumerate(taps[1:], start=1):
             window = x[tap]
@@ -56,18 +60,28 @@ class MaxPool2D(_Pool2D):
             xp.maximum(y, window, out=y)
             # argmax = k where better: arithmetic on int8 beats a masked copy by far.
             argmax += better * (k - argmax).astype(argmax.dtype)
-        self._argmax, self._x = argmax, x
+        self._argmax = argmax
         return y
+
+    def _first_argmax(self, taps):
+        """The first tap of each window that holds its maximum (after an inference forward)."""
+        xp = backend.xp
+        argmax = xp.full_like(self._y, len(taps), dtype=xp.int32)
+        for k in reversed(range(len(taps))):  # the last write wins: the first tap
+            argmax[self._x[taps[k]] == self._y] = k
+        return argmax
 
     def backward(self, grad_out):
         xp = backend.xp
+        taps = list(self._taps(*grad_out.shape[2:]))
+        argmax = self._argmax if self._argmax is not None else self._first_argmax(taps)
         dx = xp.zeros_like(self._x, dtype=grad_out.dtype)
         overlapping = any(s < p for s, p in zip(self.stride, self.pool_size, strict=True))
-        for k, tap in enumerate(self._taps(*grad_out.shape[2:])):
+        for k, tap in enumerate(taps):
             if overlapping:
-                dx[tap] += grad_out * (self._argmax == k)
+                dx[tap] += grad_out * (argmax == k)
             else:  # each input pixel is in one window: write instead of add
-                xp.multiply(grad_out, self._argmax == k, out=dx[tap])
+                xp.multiply(grad_out, argmax == k, out=dx[tap])
         return dx
 
 
