@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import re
 
 import numpy as np
@@ -142,3 +143,39 @@ def test_a_model_that_is_not_a_digit_classifier_is_refused(tmp_path):
     net.save(tmp_path / "m.safetensors")
     with pytest.raises(DataError, match="28x28"):
         create_app(resolve_models([str(tmp_path / "m.safetensors")]))
+
+
+def test_the_draw_command_serves_and_says_where(models, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "barenet", "draw", "--model", str(models[0]),
+                             "--model", str(models[1]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/model") as r:
+                    assert len(json.load(r)) == 2
+                break
+            except OSError:
+                assert time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    missing = subprocess.run([sys.executable, "-m", "barenet", "draw", "--model",
+                              str(tmp_path / "none.safetensors")], capture_output=True, text=True,
+                             env=env)
+    assert missing.returncode == 2 and "no such file" in missing.stderr

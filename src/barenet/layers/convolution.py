@@ -172,7 +172,7 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         d_weights = (g.T @ self._cols).reshape(self.out_channels, kh, kw, self.in_channels)
         self.grads["W"][...] = d_weights.transpose(0, 3, 1, 2)
-        xp.sum(g, axis=0, out=self.grads["b"])
+        self.grads["b"][...] = backend.column_sums(g)
         if not self.input_grad_needed:
             return None
         # dC/dcols per kernel tap: (kh, kw, O, C) weights give (kh, kw, N·Ho·Wo, C) columns,
