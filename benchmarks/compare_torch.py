@@ -157,6 +157,7 @@ def main() -> None:
     p.add_argument("--networks", default="mlp,cnn")
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the results to this file")
+    p.add_argument("--markdown", help="also write the table, as Markdown, to this file")
     args = p.parse_args()
     if args.worker:
         library, network, fraction = args.worker
@@ -186,6 +187,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     table = {}
+    rows = ["| measure | barenet | PyTorch 2.13 (CPU) | barenet / PyTorch |", "|---|---|---|---|"]
     for network, runs in results.items():
         med = {lib: {k: statistics.median(r[k] for r in rs) for k in ("train", "infer", "rss_mb")}
                for lib, rs in runs.items()}
@@ -195,10 +197,16 @@ def main() -> None:
             b, t = med["barenet"][key], med["torch"][key]
             table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t}
             print(f"{label + ' (' + unit + ')':<28}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}")
+            rows.append(f"| {label} ({unit}) | {b:.2f} | {t:.2f} | {b / t:.2f} |")
         gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / med["barenet"]["train"] / 1e9
         table[f"{network}_gflops"] = gflops
         print(f"{network} training: {gflops:.0f} GFLOP/s achieved by barenet "
               f"({gflops / ceiling:.0%} of the ceiling)")
+        rows.append(f"| {network} training throughput | {gflops:.0f} GFLOP/s "
+                    f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | |")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(rows) + "\n")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"ceiling_gflops": ceiling, "fraction": fraction, "repeats": repeats,

@@ -252,3 +252,28 @@ def test_layer_config_round_trip(layer):
 def test_unknown_layer_type_is_refused():
     with pytest.raises(bn.ConfigError, match="unknown layer type 'Evil'"):
         bn.layer_from_dict({"type": "Evil", "config": {}})
+
+
+def test_float32_end_to_end_without_hidden_upcasts():
+    """Every activation, gradient, parameter and optimizer slot stays float32."""
+    net = (bn.Sequential([bn.Reshape((1, 8, 8)), bn.Conv2D(1, 4, 3, padding="same"),
+                          bn.BatchNorm(), bn.LeakyReLU(0.1), bn.MaxPool2D(2), bn.AvgPool2D(2),
+                          bn.Conv2D(4, 4, 1), bn.GlobalAvgPool2D(), bn.Dense(4, 8), bn.GELU(),
+                          bn.Dropout(0.2), bn.Dense(8, 6), bn.ELU(), bn.Tanh(), bn.Dense(6, 3),
+                          bn.Softmax()])
+           .compile(bn.AdamW(bn.CosineDecay(0.01, 10), clipnorm=1.0), bn.CrossEntropy()))
+    x = np.random.default_rng(0).random((16, 64), dtype=np.float32)
+    y = np.arange(16) % 3
+    out = x
+    for layer in net.layers:
+        out = layer.forward(out, training=True)
+        assert out.dtype == np.float32, layer
+    grad = net.cost.gradient_from_logits(out, y)
+    for layer in reversed(net.layers[1:-1]):  # down to the first convolution
+        grad = layer.backward(grad)
+        assert grad is None or grad.dtype == np.float32, layer
+        assert all(g.dtype == np.float32 for g in layer.grads.values()), layer
+    net.fit(x, y, epochs=2, batch_size=8, verbose=False)
+    assert all(w.dtype == np.float32 for w in net.get_weights())
+    assert all(a.dtype == np.float32 for a in net.optimizer.state_arrays().values())
+    assert net.predict(x).dtype == np.float32

@@ -358,6 +358,7 @@ class Sequential:
                 yb = ys[b * batch_size : (b + 1) * batch_size]
                 if augment is not None:
                     xb = augment(xb, layer_rngs[-1])
+                xb, yb = backend.xp.asarray(xb), backend.xp.asarray(yb)  # to the device, if any
                 loss, output, applied = self.train_step(xb, yb)
                 if not applied:
                     if on_nan == "raise":
