@@ -105,8 +105,8 @@ def cnn(steps_per_epoch: int, epochs: int = 3) -> dict:
 
 def cnn_best(steps_per_epoch: int, epochs: int = 10) -> dict:
     """The best CNN here: three convolution blocks (3x3, batch norm, ReLU, max-pool) of 32, 64
-    and 128 channels, dropout, a dense layer; random shifts and rotations; Adam with warm-up
-    and cosine decay.  Sized to train in under 15 minutes on two cores."""
+    and 128 channels, a dense layer of 128 with dropout; random shifts and rotations; Adam with
+    warm-up and cosine decay.  Sized to train in under 15 minutes on two cores."""
 
     def block(c_in: int, c_out: int) -> list[dict]:
         return [layer("Conv2D", in_channels=c_in, out_channels=c_out, kernel_size=3,
@@ -118,11 +118,13 @@ def cnn_best(steps_per_epoch: int, epochs: int = 10) -> dict:
             layer("Reshape", shape=[1, 28, 28]),
             *block(1, 32), *block(32, 64), *block(64, 128),
             layer("Flatten"),
+            layer("Dense", in_features=128 * 3 * 3, out_features=128, init="he_normal"),
+            layer("ReLU"),
             layer("Dropout", rate=0.3),
-            layer("Dense", in_features=128 * 3 * 3, out_features=10, init="glorot_uniform"),
+            layer("Dense", in_features=128, out_features=10, init="glorot_uniform"),
             layer("Softmax"),
         ],
-        "optimizer": _cosine_adam(2e-3, epochs, steps_per_epoch),
+        "optimizer": _cosine_adam(3e-3, epochs, steps_per_epoch),
         "cost": "cross_entropy", "metrics": METRICS, "epochs": epochs, "batch_size": 128,
         "augment": {"max_degrees": 10.0, "max_shift": 2.0},
     }
