@@ -75,6 +75,12 @@ class MaxPool2D(_Pool2D):
         xp = backend.xp
         taps = list(self._taps(*grad_out.shape[2:]))
         argmax = self._argmax if self._argmax is not None else self._first_argmax(taps)
+        if grad_out.strides != self._y.strides:
+            # Give the gradient the memory layout of the output (channels-last after a
+            # convolution): one small copy, then every step below walks all arrays in order.
+            g = xp.empty_like(self._y, dtype=grad_out.dtype)
+            g[...] = grad_out
+            grad_out = g
         overlapping = any(s < p for s, p in zip(self.stride, self.pool_size, strict=True))
         covered = not overlapping and all(  # the windows tile the input exactly
             n * s == size for n, s, size in zip(grad_out.shape[2:], self.stride,
