@@ -15,8 +15,6 @@ import numpy
 xp: types.ModuleType = numpy
 """The active array module (``numpy`` unless :func:`use` changed it)."""
 
-DEFAULT_DTYPE = numpy.float32
-
 
 def column_sums(a):
     """Σ over the rows of a 2-D array: a matrix-vector product with ones, which BLAS runs

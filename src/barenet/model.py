@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -388,6 +389,9 @@ class Sequential:
                 raise TrainingDivergedError(
                     f"every batch of epoch {epoch + 1} had a non-finite cost and was skipped; "
                     "lower the learning rate", epoch=epoch + 1, batch=batches)
+            if state.skipped_batches:
+                warnings.warn(f"epoch {epoch + 1}: skipped {state.skipped_batches} batches whose "
+                              "cost or gradients were not finite (on_nan='skip')", stacklevel=3)
             logs = {"loss": state.loss_sum / state.samples}
             logs.update({m: metrics.METRICS[m](confusion) for m in self.metric_names})
             if x_val is not None:
