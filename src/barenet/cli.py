@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from barenet import presets, runs
+from barenet import metrics, presets, runs
 from barenet.data import datasets
 from barenet.errors import BarenetError, TrainingDivergedError, TrainingInterrupted
+from barenet.model_io import load_model
+from barenet.vision import load_image, to_mnist
 
 
 def _positive(text: str) -> int:
@@ -93,14 +95,10 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from barenet.model_io import load_model
-
     model = load_model(args.model)
     dataset = args.dataset or model.info.get("dataset", "mnist")
     (_, _), (x, y) = datasets.load(dataset, args.data_dir)
     scores = model.evaluate(datasets.scale(x).reshape(len(x), -1), y)
-    from barenet import metrics
-
     report = {"dataset": dataset, "test_loss": scores["loss"],
               **{k: v for k, v in metrics.report(model.last_confusion).items()
                  if k in ("accuracy", "precision", "recall", "f1")}}
@@ -114,9 +112,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from barenet.model_io import load_model
-    from barenet.vision import load_image, to_mnist
-
     model = load_model(args.model)
     classes = model.info.get("classes") or [str(i) for i in range(model.num_outputs)]
     status = 0

@@ -69,6 +69,16 @@ class TrainingState:
         return cls(**data)
 
 
+def optimizer_and_cost(config: dict) -> tuple[optimizers.Optimizer, losses.Cost]:
+    """The optimizer and cost a network config names (SGD(0.01) when it names no optimizer)."""
+    cost = config["cost"]
+    cost = losses.from_config(cost["type"], cost.get("config", {})) \
+        if isinstance(cost, dict) else losses.get(cost)
+    opt = config.get("optimizer", {"type": "SGD", "config": {"learning_rate": 0.01}})
+    opt = optimizers.from_dict(opt) if isinstance(opt, dict) else optimizers.get(opt)
+    return opt, cost
+
+
 class Sequential:
     """A network whose layers each feed the next.
 
@@ -115,17 +125,21 @@ class Sequential:
         if dtype not in _DTYPES and dtype not in _DTYPES.values():
             raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = _DTYPES.get(dtype, dtype)
-        self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
-        if not isinstance(self.optimizer, optimizers.Optimizer):
-            raise ConfigError(f"compile needs an optimizer such as SGD(0.04), got {optimizer!r}")
-        self.cost = losses.get(cost)
         shapes = self.layer_shapes()
-        self.cost.check_output_layer(self.layers[-1])
+        self._attach(optimizer, cost)
         rng = np.random.default_rng(seed)
         for layer, shape in zip(self.layers, shapes, strict=False):
             layer.build(shape, rng, self.dtype)
         self._finish_compile(shapes)
         return self
+
+    def _attach(self, optimizer, cost) -> None:
+        """Set the optimizer and the cost (instances or names), checking that they fit."""
+        self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
+        if not isinstance(self.optimizer, optimizers.Optimizer):
+            raise ConfigError(f"compile needs an optimizer such as SGD(0.04), got {optimizer!r}")
+        self.cost = losses.get(cost)
+        self.cost.check_output_layer(self.layers[-1])
 
     def _finish_compile(self, shapes: list[Shape]) -> None:
         # dC/dX is only needed once some layer below has parameters to train.
@@ -329,16 +343,14 @@ class Sequential:
         self.history = state.history
         self.training_state = state
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-            self._epochs(x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, augment, state,
-                         shuffle_rng, layer_rngs, callbacks)
+            self._epochs(x, y, x_val, y_val, epochs, batch_size, batches, shuffle, on_nan,
+                         augment, state, shuffle_rng, layer_rngs, callbacks)
         for cb in callbacks:
             cb.on_train_end({})
         return state.history
 
-    def _epochs(self, x, y, x_val, y_val, epochs, batch_size, shuffle, on_nan, augment, state,
-                shuffle_rng, layer_rngs, callbacks) -> None:
-        n = len(x)
-        batches = math.ceil(n / batch_size)
+    def _epochs(self, x, y, x_val, y_val, epochs, batch_size, batches, shuffle, on_nan, augment,
+                state, shuffle_rng, layer_rngs, callbacks) -> None:
         while state.epoch < epochs and not self.stop_training:
             epoch = state.epoch
             if state.batch == 0:
@@ -350,12 +362,14 @@ class Sequential:
             started = time.perf_counter()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            order = shuffle_rng.permutation(n) if shuffle else np.arange(n)
+            order = shuffle_rng.permutation(len(x)) if shuffle else None
             confusion = np.asarray(state.confusion, dtype=np.int64)
             for b in range(state.batch, batches):
-                # One vectorised gather per batch: the rows go straight from the data set to
-                # the first layer while still in cache.
-                rows = order[b * batch_size : (b + 1) * batch_size]
+                # One vectorised gather per batch (a plain slice without shuffling): the rows go
+                # straight from the data set to the first layer while still in cache.
+                rows = slice(b * batch_size, (b + 1) * batch_size)
+                if order is not None:
+                    rows = order[rows]
                 xb, yb = x[rows], y[rows]
                 if augment is not None:
                     xb = augment(xb, layer_rngs[-1])
@@ -534,12 +548,8 @@ class Sequential:
                     input_shape=config.get("input_shape"))
         model.watch(*config.get("metrics", []))
         if "cost" in config:
-            cost = config["cost"]
-            cost = losses.from_config(cost["type"], cost.get("config", {})) \
-                if isinstance(cost, dict) else losses.get(cost)
-            opt = config.get("optimizer", {"type": "SGD", "config": {"learning_rate": 0.01}})
-            opt = optimizers.from_dict(opt) if isinstance(opt, dict) else optimizers.get(opt)
-            model.compile(opt, cost, seed=seed, dtype=config.get("dtype", "float32"))
+            model.compile(*optimizer_and_cost(config), seed=seed,
+                          dtype=config.get("dtype", "float32"))
         return model
 
     def summary(self, print_fn=print) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from barenet import backend
 from barenet.errors import BarenetError, ConfigError, FormatError
-from barenet.model import Sequential, TrainingState
+from barenet.model import Sequential, TrainingState, optimizer_and_cost
 from barenet.serialization import decode_safetensors, encode_safetensors, read_bytes, write_atomic
 
 FORMAT_MODEL = "barenet.model"
@@ -84,14 +84,8 @@ def _build(path, config, tensors: dict) -> Sequential:
         if unexpected:
             raise FormatError(f"{path}: tensors {unexpected[:3]} belong to no layer of the "
                               "architecture")
-        if "cost" in config:
-            from barenet import losses, optimizers
-
-            c = config["cost"]
-            model.cost = losses.from_config(c["type"], c.get("config", {}))
-            opt = config.get("optimizer")
-            model.optimizer = optimizers.from_dict(opt) if opt else optimizers.SGD(0.01)
-            model.cost.check_output_layer(model.layers[-1])
+        if "cost" in config:  # compiled, but with the file's weights instead of new ones
+            model._attach(*optimizer_and_cost(config))
             model._finish_compile(shapes)
     except FormatError:
         raise
