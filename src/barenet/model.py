@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from barenet import backend, losses, metrics, optimizers
+from barenet import backend, losses, metrics, optimizers, parallel
 from barenet.callbacks import Callback, ProgressBar
 from barenet.errors import (
     ConfigError,
@@ -342,7 +342,8 @@ class Sequential:
         self._stop_requested = False
         self.history = state.history
         self.training_state = state
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+        # Divergence is reported below; BLAS leaves the cores to barenet's own threads.
+        with np.errstate(over="ignore", invalid="ignore"), self._cores_in_use():
             self._epochs(x, y, x_val, y_val, epochs, batch_size, batches, shuffle, on_nan,
                          augment, state, shuffle_rng, layer_rngs, callbacks)
         for cb in callbacks:
@@ -454,10 +455,17 @@ class Sequential:
         state.layer_rngs = [r.bit_generator.state for r in layer_rngs]
         state.confusion = confusion.tolist()
 
+    def _cores_in_use(self):
+        """barenet's threads take the cores (see ``barenet.parallel``) when a layer's
+        element-wise work weighs as much as its matrix products: with convolutions."""
+        return parallel.cores_in_use(any(layer.splits_work for layer in self.layers))
+
     # -- inference --------------------------------------------------------------------------
     def _batches(self, x, batch_size: int):
         for start in range(0, len(x), batch_size):
-            yield start, self._forward(backend.xp.asarray(x[start : start + batch_size]), False)
+            with self._cores_in_use():
+                output = self._forward(backend.xp.asarray(x[start : start + batch_size]), False)
+            yield start, output
 
     def inference_batch_size(self) -> int:
         """Samples per batch for ``predict`` and ``evaluate``: as many as keep the largest

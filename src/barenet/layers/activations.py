@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from barenet import backend
+from barenet import backend, parallel
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer
 
@@ -31,12 +31,17 @@ class ReLU(ActivationLayer):
     """Y = max(X, 0);  dC/dX = dC/dY ⊙ [X > 0]."""
 
     def forward(self, x, training: bool = False):
-        y = backend.xp.maximum(x, 0)
-        self._y = y
+        xp = backend.xp
+        y = self._y = xp.empty_like(x)  # keeps x's memory layout
+        parallel.for_slices(len(x), lambda s: xp.maximum(x[s], 0, out=y[s]), x[:1].nbytes)
         return y
 
     def backward(self, grad_out):
-        return grad_out * (self._y > 0)
+        xp = backend.xp
+        dx = xp.empty_like(self._y)
+        parallel.for_slices(len(dx), lambda s: xp.multiply(grad_out[s], self._y[s] > 0,
+                                                           out=dx[s]), dx[:1].nbytes)
+        return dx
 
 
 class LeakyReLU(ActivationLayer):

@@ -29,6 +29,9 @@ class Layer:
     """Base class: a layer with no parameters whose output has the shape of its input."""
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    splits_work: ClassVar[bool] = False
+    """True for layers whose element-wise work outweighs their matrix products (convolution,
+    pooling): a model holding one runs them on barenet's threads (``barenet.parallel``)."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

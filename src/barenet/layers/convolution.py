@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from barenet import backend, initializers
+from barenet import backend, initializers, parallel
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer, Shape, shape_mismatch
 from barenet.layers.dense import _positive_int
@@ -29,8 +29,8 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def im2col(x, kh: int, kw: int, stride: int, out_h: int, out_w: int):
-    """(N, H, W, C) channels-last images -> cols of shape (N·out_h·out_w, kh·kw·C).
+def im2col(x, kh: int, kw: int, stride: int, out_h: int, out_w: int, out):
+    """(N, H, W, C) channels-last images -> ``out`` of shape (N·out_h·out_w, kh·kw·C).
 
     Row (n, r, s) holds the kh x kw x C patch that the kernel meets at output position (r, s)
     of image n, in (i, j, c) order.  No Python loop over positions: the patches are a strided
@@ -45,32 +45,31 @@ def im2col(x, kh: int, kw: int, stride: int, out_h: int, out_w: int):
         s_n, s_h, s_w, s_c = x.strides
         patches = as_strided(x, (n, out_h, out_w, kh, kw * c),
                              (s_n, stride * s_h, stride * s_w, s_h, s_c), writeable=False)
-        return patches.reshape(n * out_h * out_w, kh * kw * c)
+        out.reshape(patches.shape)[...] = patches
+        return
     # Few channels (the first layer): runs of kw·C values are too short for the strided copy to
     # pay off; copy one kernel tap at a time instead (kh·kw steps, each over the whole batch).
-    cols = backend.xp.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+    cols = out.reshape(n, out_h, out_w, kh, kw, c)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, :, i, j, :] = x[:, i : i + stride * out_h : stride,
                                        j : j + stride * out_w : stride, :]
-    return cols.reshape(n * out_h * out_w, kh * kw * c)
 
 
-def col2im(tap_cols, x_shape, stride: int, out_h: int, out_w: int):
+def col2im(tap_cols, out, stride: int, out_h: int, out_w: int) -> None:
     """The adjoint of :func:`im2col`, from tap-major columns: ``tap_cols[i, j]`` of shape
     (N·out_h·out_w, C) holds the gradient of the pixels that kernel tap (i, j) read.  Each is
-    added back onto those pixels, giving (N, H, W, C).
+    added back onto those pixels of ``out`` (N, H, W, C), which starts from zero.
 
     Tap-major order makes each of the kh·kw additions read a contiguous block.
     """
     kh, kw = tap_cols.shape[:2]
-    n, _, _, c = x_shape
-    dx = backend.xp.zeros(x_shape, dtype=tap_cols.dtype)
+    n, _, _, c = out.shape
+    out[...] = 0
     for i in range(kh):
         for j in range(kw):
-            dx[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += \
+            out[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += \
                 tap_cols[i, j].reshape(n, out_h, out_w, c)
-    return dx
 
 
 class Conv2D(Layer):
@@ -99,6 +98,8 @@ class Conv2D(Layer):
 
     Input (N, C, H, W); output (N, O, Ho, Wo) with Ho = ⌊(H + 2·pad - kh)/stride⌋ + 1.
     """
+
+    splits_work = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, init="he", bias_init="zeros"):
@@ -153,32 +154,55 @@ class Conv2D(Layer):
     def forward(self, x, training: bool = False):
         xp = backend.xp
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
-        x = x.transpose(0, 2, 3, 1)  # channels-last view: free for a convolution's output
-        if ph or pw:
-            x = xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-        n, h, w, _ = x.shape
-        out_h = (h - kh) // self.stride + 1
-        out_w = (w - kw) // self.stride + 1
-        self._cols = im2col(x, kh, kw, self.stride, out_h, out_w)
-        self._padded_shape, self._out_hw = x.shape, (out_h, out_w)
-        y = self._cols @ self._weight_matrix().T  # (N·Ho·Wo, O)
-        y += self.params["b"]
+        n, _, h, w = x.shape
+        out_h = (h + 2 * ph - kh) // self.stride + 1
+        out_w = (w + 2 * pw - kw) // self.stride + 1
+        positions = out_h * out_w
+        self._cols = xp.empty((n * positions, kh * kw * self.in_channels), dtype=x.dtype)
+        y = xp.empty((n * positions, self.out_channels), dtype=x.dtype)
+        w_t, b = self._weight_matrix().T, self.params["b"]
+
+        def convolve(s):  # the images of slice s, on one core
+            rows = slice(s.start * positions, s.stop * positions)
+            x_s = x[s].transpose(0, 2, 3, 1)  # channels-last view: free for a conv's output
+            if ph or pw:
+                x_s = xp.pad(x_s, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+            im2col(x_s, kh, kw, self.stride, out_h, out_w, out=self._cols[rows])
+            xp.matmul(self._cols[rows], w_t, out=y[rows])  # (N·Ho·Wo, O)
+            y[rows] += b
+
+        parallel.for_slices(n, convolve)
+        self._padded_shape = (n, h + 2 * ph, w + 2 * pw, self.in_channels)
+        self._out_hw = (out_h, out_w)
         return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out):
         xp = backend.xp
         # (N, O, Ho, Wo) -> (N·Ho·Wo, O), the layout of Y above (no copy when channels-last).
         g = xp.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, self.out_channels)
-        kh, kw = self.kernel_size
-        d_weights = (g.T @ self._cols).reshape(self.out_channels, kh, kw, self.in_channels)
-        self.grads["W"][...] = d_weights.transpose(0, 3, 1, 2)
-        self.grads["b"][...] = backend.column_sums(g)
-        if not self.input_grad_needed:
-            return None
+        positions = self._out_hw[0] * self._out_hw[1]
         # dC/dcols per kernel tap: (kh, kw, O, C) weights give (kh, kw, N·Ho·Wo, C) columns,
         # kh·kw matrix products of the same total cost as one, in col2im's preferred order.
         tap_weights = self.params["W"].transpose(2, 3, 0, 1)
-        dx = col2im(g @ tap_weights, self._padded_shape, self.stride, *self._out_hw)
+        dx = xp.empty(self._padded_shape, dtype=g.dtype) if self.input_grad_needed else None
+        sums = {}  # slice start -> that slice's share of (dC/dW, dC/db)
+
+        def backprop(s):  # the images of slice s, on one core
+            g_s, cols_s = g[s.start * positions : s.stop * positions], \
+                self._cols[s.start * positions : s.stop * positions]
+            sums[s.start] = (g_s.T @ cols_s, backend.column_sums(g_s))
+            if dx is not None:
+                col2im(g_s @ tap_weights, dx[s], self.stride, *self._out_hw)
+
+        parallel.for_slices(self._padded_shape[0], backprop)
+        shares = [sums[k] for k in sorted(sums)]  # a fixed order: the same sums every run
+        d_weights, d_bias = sum(w for w, _ in shares), sum(b for _, b in shares)
+        kh, kw = self.kernel_size
+        self.grads["W"][...] = d_weights.reshape(self.out_channels, kh, kw, self.in_channels
+                                                 ).transpose(0, 3, 1, 2)
+        self.grads["b"][...] = d_bias
+        if dx is None:
+            return None
         ph, pw = self.pad
         dx = dx[:, ph : dx.shape[1] - ph, pw : dx.shape[2] - pw, :]
         return dx.transpose(0, 3, 1, 2)

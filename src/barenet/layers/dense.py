@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet import backend, initializers
+from barenet import backend, initializers, parallel
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer, Shape, shape_mismatch
 
@@ -61,17 +61,16 @@ class Dense(Layer):
 
     def forward(self, x, training: bool = False):
         self._x = x
-        y = x @ self.params["W"]
+        y = parallel.matmul(x, self.params["W"])
         y += self.params["b"]
         return y
 
     def backward(self, grad_out):
-        xp = backend.xp
-        xp.matmul(self._x.T, grad_out, out=self.grads["W"])
-        xp.sum(grad_out, axis=0, out=self.grads["b"])
+        parallel.matmul(self._x.T, grad_out, out=self.grads["W"])
+        backend.xp.sum(grad_out, axis=0, out=self.grads["b"])
         if not self.input_grad_needed:
             return None
-        return grad_out @ self.params["W"].T
+        return parallel.matmul(grad_out, self.params["W"].T)
 
     def get_config(self) -> dict:
         return {

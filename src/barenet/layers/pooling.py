@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from barenet import backend
+from barenet import backend, parallel
 from barenet.layers.base import Layer, Shape, shape_mismatch
 from barenet.layers.convolution import conv_output_size, pair
 
@@ -10,6 +10,8 @@ from barenet.layers.convolution import conv_output_size, pair
 class _Pool2D(Layer):
     """Shared shape logic: windows of ``pool_size`` every ``stride`` pixels, no padding; rows
     and columns that do not fill a window are dropped (PyTorch's default floor mode)."""
+
+    splits_work = True
 
     def __init__(self, pool_size=2, stride=None):
         super().__init__()
@@ -45,22 +47,31 @@ class MaxPool2D(_Pool2D):
     def forward(self, x, training: bool = False):
         xp = backend.xp
         taps = list(self._taps(*self.output_shape(x.shape[1:])[1:]))
-        # order="K" and *_like keep x's memory layout (a convolution's output is channels-last),
-        # so every step below walks memory in order instead of transposing it.
-        y = x[taps[0]].copy(order="K")
-        self._x, self._y, self._argmax = x, y, None
-        if not training:  # inference: the arg-max is found later, if a backward pass asks
-            for tap in taps[1:]:
-                xp.maximum(y, x[tap], out=y)
-            return y
-        argmax = xp.zeros_like(y, dtype=xp.int8 if len(taps) < 128 else xp.int32)
-        for k, tap in enumerate(taps[1:], start=1):
-            window = x[tap]
-            better = window > y  # strict: ties keep the earlier tap
-            xp.maximum(y, window, out=y)
-            # argmax = k where better: arithmetic on int8 beats a masked copy by far.
-            argmax += better * (k - argmax).astype(argmax.dtype)
-        self._argmax = argmax
+        # *_like keeps x's memory layout (a convolution's output is channels-last), so every
+        # step below walks memory in order instead of transposing it.
+        y = xp.empty_like(x[taps[0]])
+        # Inference needs no arg-max: it is found later, if a backward pass asks.
+        argmax = xp.empty_like(y, dtype=xp.int8 if len(taps) < 128 else xp.int32) \
+            if training else None
+        self._x, self._y, self._argmax = x, y, argmax
+
+        def pool(s):  # the images of slice s, on one core
+            x_s, y_s = x[s], y[s]
+            y_s[...] = x_s[taps[0]]
+            if argmax is None:
+                for tap in taps[1:]:
+                    xp.maximum(y_s, x_s[tap], out=y_s)
+                return
+            argmax_s = argmax[s]
+            argmax_s[...] = 0
+            for k, tap in enumerate(taps[1:], start=1):
+                window = x_s[tap]
+                better = window > y_s  # strict: ties keep the earlier tap
+                xp.maximum(y_s, window, out=y_s)
+                # argmax = k where better: arithmetic on int8 beats a masked copy by far.
+                argmax_s += better * (k - argmax_s)
+
+        parallel.for_slices(len(x), pool, x[:1].nbytes)
         return y
 
     def _first_argmax(self, taps):
@@ -75,23 +86,28 @@ class MaxPool2D(_Pool2D):
         xp = backend.xp
         taps = list(self._taps(*grad_out.shape[2:]))
         argmax = self._argmax if self._argmax is not None else self._first_argmax(taps)
-        if grad_out.strides != self._y.strides:
-            # Give the gradient the memory layout of the output (channels-last after a
-            # convolution): one small copy, then every step below walks all arrays in order.
-            g = xp.empty_like(self._y, dtype=grad_out.dtype)
-            g[...] = grad_out
-            grad_out = g
         overlapping = any(s < p for s, p in zip(self.stride, self.pool_size, strict=True))
         covered = not overlapping and all(  # the windows tile the input exactly
             n * s == size for n, s, size in zip(grad_out.shape[2:], self.stride,
                                                 self._x.shape[2:], strict=True))
-        # Every pixel of a tiled input is written below, so it needs no zero fill first.
-        dx = (xp.empty_like if covered else xp.zeros_like)(self._x, dtype=grad_out.dtype)
-        for k, tap in enumerate(taps):
-            if overlapping:
-                dx[tap] += grad_out * (argmax == k)
-            else:  # each input pixel is in one window: write instead of add
-                xp.multiply(grad_out, argmax == k, out=dx[tap])
+        dx = xp.empty_like(self._x, dtype=grad_out.dtype)
+
+        def route(s):  # the images of slice s, on one core
+            g, dx_s, argmax_s = grad_out[s], dx[s], argmax[s]
+            if g.strides != self._y[s].strides:
+                # Give the gradient the memory layout of the output (channels-last after a
+                # convolution): one small copy, then every step below walks memory in order.
+                g = xp.empty_like(self._y[s], dtype=g.dtype)
+                g[...] = grad_out[s]
+            if not covered:  # pixels outside every window, or in several, start from zero
+                dx_s[...] = 0
+            for k, tap in enumerate(taps):
+                if overlapping:
+                    dx_s[tap] += g * (argmax_s == k)
+                else:  # each input pixel is in one window: write instead of add
+                    xp.multiply(g, argmax_s == k, out=dx_s[tap])
+
+        parallel.for_slices(len(dx), route, dx[:1].nbytes)
         return dx
 
 

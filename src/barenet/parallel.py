@@ -1,0 +1,134 @@
+"""Spreading a layer's work over the CPU cores, in cache-sized pieces.
+
+NumPy releases the GIL inside its loops, so Python threads that work on disjoint slices of a
+batch run at the same time.  Layers cut their hot loops (im2col, pooling, element-wise
+functions) into slices of samples with :func:`for_slices`, and :func:`matmul` cuts a matrix
+product into blocks of rows or columns.
+
+Threads are used only inside :func:`cores_in_use`, which ``Sequential`` enters while it trains
+or predicts with convolutional layers: there OpenBLAS runs on one thread, because its idle
+worker threads spin for a while after every product and would take the cores these slices
+need.  Elsewhere (perceptrons, whose time goes into matrix products) OpenBLAS keeps the cores,
+and slices only serve to keep each step's arrays in the CPU cache.
+
+``BARENET_NUM_THREADS`` sets the number of threads (default: the cores this process may use;
+1 turns threads off).  The slices depend only on that number and the array shapes, so the
+same seed on the same machine gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from barenet import backend
+
+MIN_MULTIPLY_ADDS = 1 << 18
+"""Matrix products smaller than this run whole: a thread hand-off costs more than they do."""
+
+CHUNK_BYTES = 1 << 19
+"""Bytes of input per step of :func:`for_slices` when a layer asks for cache-sized pieces:
+half of a core's 1 MiB L2 cache, so a step's temporary arrays never leave the cache."""
+
+_threads = 1  # threads that for_slices and matmul use now (see cores_in_use)
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_blas = None  # threadpoolctl's controller, found on first use
+
+
+def num_threads() -> int:
+    """Threads to split work over: BARENET_NUM_THREADS, else the usable cores."""
+    value = os.environ.get("BARENET_NUM_THREADS")
+    if value:
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(f"BARENET_NUM_THREADS must be a positive integer, got {value!r}")
+        return count
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def split(n: int, parts: int) -> list[slice]:
+    """[0, n) cut into at most ``parts`` contiguous slices whose sizes differ by at most one."""
+    parts = max(1, min(parts, n))
+    bounds = [n * k // parts for k in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def for_slices(n: int, work, sample_bytes: int = 0) -> None:
+    """Call ``work(s)`` on slices ``s`` that together cover [0, n) once, and return when all
+    are done.  ``work`` writes its results into arrays made beforehand.
+
+    Inside :func:`cores_in_use` each thread takes a contiguous share of [0, n) (the first on
+    the calling thread).  Given ``sample_bytes`` (the input bytes of one sample), each share is
+    worked through in pieces of about :data:`CHUNK_BYTES`."""
+    shares = split(n, _threads)
+    if sample_bytes:
+        per_piece = max(1, CHUNK_BYTES // sample_bytes)
+
+        def in_pieces(share: slice, whole=work) -> None:
+            for start in range(share.start, share.stop, per_piece):
+                whole(slice(start, min(start + per_piece, share.stop)))
+
+        work = in_pieces
+    if len(shares) == 1:
+        work(shares[0])
+        return
+    global _pool, _pool_size
+    if _pool is None or _pool_size < len(shares) - 1:
+        _pool_size = len(shares) - 1
+        _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="barenet")
+    pending = [_pool.submit(work, s) for s in shares[1:]]
+    work(shares[0])
+    for future in pending:
+        future.result()  # re-raises a worker's exception here
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` for 2-D arrays; inside :func:`cores_in_use`, in blocks of rows of ``a`` (or
+    of columns of ``b`` when ``a`` has fewer rows than ``b`` has columns), one per thread."""
+    xp = backend.xp
+    m, k = a.shape
+    n = b.shape[1]
+    if _threads == 1 or m * n * k < MIN_MULTIPLY_ADDS:
+        return xp.matmul(a, b, out=out)
+    if out is None:
+        out = xp.empty((m, n), dtype=xp.result_type(a, b))
+    if m >= n:
+        for_slices(m, lambda s: xp.matmul(a[s], b, out=out[s]))
+    else:
+        for_slices(n, lambda s: xp.matmul(a, b[:, s], out=out[:, s]))
+    return out
+
+
+def _reset_after_fork() -> None:
+    global _pool
+    _pool = None  # a forked child has none of the parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+@contextlib.contextmanager
+def cores_in_use(enabled: bool = True):
+    """Within: barenet's threads split the layers' work, and OpenBLAS runs on one thread
+    (both restored on exit).  A no-op unless ``enabled``, with one thread, or off NumPy."""
+    global _threads, _blas
+    threads = num_threads() if enabled and backend.xp.__name__ == "numpy" else 1
+    if threads == 1 or _threads > 1:
+        yield
+        return
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        _threads = threads
+        try:
+            yield
+        finally:
+            _threads = 1

@@ -1,0 +1,144 @@
+"""barenet.parallel: slices cover the batch once, and layers give the same results on threads."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from barenet import parallel
+from barenet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+from barenet.losses import CrossEntropy
+from barenet.model import Sequential
+from barenet.optimizers import Adam
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Run the test body's ``with parallel.cores_in_use()`` on 3 threads (uneven shares)."""
+    monkeypatch.setenv("BARENET_NUM_THREADS", "3")
+
+
+@pytest.mark.parametrize("n,parts", [(0, 2), (1, 2), (5, 3), (128, 2), (7, 7), (3, 8)])
+def test_split_covers_the_range_in_near_equal_slices(n, parts):
+    slices = parallel.split(n, parts)
+    covered = [i for s in slices for i in range(s.start, s.stop)]
+    assert covered == list(range(n))
+    sizes = [s.stop - s.start for s in slices]
+    assert max(sizes) - min(sizes) <= 1 and len(slices) <= max(1, parts)
+
+
+@pytest.mark.parametrize("sample_bytes", [0, 1, parallel.CHUNK_BYTES // 4])
+def test_for_slices_visits_every_sample_once_on_several_threads(threads, sample_bytes):
+    seen = np.zeros(101, dtype=np.int64)
+    names = set()
+
+    def work(s):
+        names.add(threading.current_thread().name)
+        seen[s] += 1
+
+    with parallel.cores_in_use():
+        parallel.for_slices(len(seen), work, sample_bytes)
+    assert (seen == 1).all()
+    assert "MainThread" in names and len(names) >= 2  # the calling thread and a worker
+
+
+def test_a_worker_error_reaches_the_caller(threads):
+    def work(s):
+        if s.start > 0:
+            raise RuntimeError(f"slice {s.start}")
+
+    with parallel.cores_in_use(), pytest.raises(RuntimeError, match="slice"):
+        parallel.for_slices(10, work)
+
+
+def blas_threads() -> int:
+    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+
+def test_blas_runs_on_one_thread_inside_and_is_restored_after(threads):
+    before = blas_threads()
+    with parallel.cores_in_use():
+        assert blas_threads() == 1
+        assert parallel._threads == 3
+    assert blas_threads() == before and parallel._threads == 1
+    with parallel.cores_in_use(enabled=False):
+        assert blas_threads() == before and parallel._threads == 1
+
+
+def test_num_threads_rejects_a_bad_setting(monkeypatch):
+    monkeypatch.setenv("BARENET_NUM_THREADS", "zero")
+    with pytest.raises(ValueError, match="BARENET_NUM_THREADS must be a positive integer"):
+        parallel.num_threads()
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 100), (20, 700, 900)])
+def test_matmul_in_blocks_matches_numpy(threads, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    with parallel.cores_in_use():
+        np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(parallel.matmul(b.T, a.T), b.T @ a.T, rtol=1e-12,
+                                   atol=1e-12)
+
+
+LAYERS = {
+    "conv": lambda: Conv2D(3, 4, kernel_size=3, stride=2, padding=1),
+    "conv-few-channels": lambda: Conv2D(3, 4, kernel_size=(3, 1), padding="same"),
+    "maxpool": lambda: MaxPool2D(2),
+    "maxpool-overlapping": lambda: MaxPool2D(3, stride=2),
+    "relu": ReLU,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layers_give_the_same_numbers_on_threads(threads, name):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(7, 3, 9, 11))
+    results = []
+    for threaded in (False, True):
+        layer = LAYERS[name]()
+        layer.build(x.shape[1:], np.random.default_rng(0), np.float64)
+        with parallel.cores_in_use(enabled=threaded):
+            y = layer.forward(x, training=True)
+            dx = layer.backward(np.random.default_rng(4).normal(size=y.shape))
+        results.append((y, dx, {k: v.copy() for k, v in layer.grads.items()}))
+    (y0, dx0, g0), (y1, dx1, g1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-12, atol=1e-12)
+    for key in g0:
+        np.testing.assert_allclose(g1[key], g0[key], rtol=1e-12, atol=1e-12)
+
+
+def test_dense_gives_the_same_numbers_on_threads(threads):
+    rng = np.random.default_rng(5)
+    x, g = rng.normal(size=(130, 700)), rng.normal(size=(130, 300))
+    results = []
+    for threaded in (False, True):
+        layer = Dense(700, 300)
+        layer.build((700,), np.random.default_rng(0), np.float64)
+        with parallel.cores_in_use(enabled=threaded):
+            y = layer.forward(x, training=True)
+            dx = layer.backward(g)
+        results.append((y, dx, layer.grads["W"].copy()))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+def test_a_convolutional_model_trains_the_same_on_one_or_three_threads(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    weights = []
+    for count in ("1", "3"):
+        monkeypatch.setenv("BARENET_NUM_THREADS", count)
+        model = (Sequential([Conv2D(1, 4, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(36, 3),
+                             Softmax()], input_shape=(1, 8, 8))
+                 .compile(Adam(1e-2), CrossEntropy(), seed=0))
+        model.fit(x, y, epochs=2, batch_size=16, verbose=False)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
