@@ -278,3 +278,34 @@ def test_float32_end_to_end_without_hidden_upcasts():
     assert all(w.dtype == np.float32 for w in net.get_weights())
     assert all(a.dtype == np.float32 for a in net.optimizer.state_arrays().values())
     assert net.predict(x).dtype == np.float32
+
+
+def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():
+    """The model runs MaxPool2D before a ReLU declared ahead of it; the forward pass and every
+    gradient must equal those of the layers run one by one in the declared order."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 1, 8, 8))
+    x[0] = -1.0  # windows of zeros after the ReLU: ties everywhere
+    x[1, :, :4] = 0.0
+    y = rng.integers(0, 3, 6)
+    net = (bn.Sequential([bn.Conv2D(1, 2, 3, padding="same"), bn.ReLU(), bn.MaxPool2D(2),
+                          bn.Flatten(), bn.Dense(32, 3), bn.Softmax()], input_shape=(1, 8, 8))
+           .compile(bn.SGD(0.1), "cross_entropy", seed=0, dtype="float64"))
+    assert [type(layer).__name__ for layer in net._run_order[:3]] == ["Conv2D", "MaxPool2D",
+                                                                     "ReLU"]
+    out = x  # the declared order, by hand
+    for layer in net.layers[:-1]:
+        out = layer.forward(out, training=True)
+    probs = net.layers[-1].forward(out)
+    grad = net.cost.gradient_from_logits(probs, y)
+    for layer in net.layers[-2::-1]:
+        grad = layer.backward(grad)
+        if not layer.input_grad_needed:
+            break
+    by_hand = [g.copy() for g in net._grads]
+
+    np.testing.assert_array_equal(net.predict(x), probs)
+    net.train_step(x, y)
+    assert net.layers[1]._y.shape == (6, 2, 4, 4)  # the ReLU saw the pooled values
+    for expected, in_model in zip(by_hand, net._grads, strict=True):
+        np.testing.assert_array_equal(in_model, expected)

@@ -32,9 +32,24 @@ from barenet.errors import (
     TrainingInterrupted,
 )
 from barenet.history import History
+from barenet.layers.activations import ReLU
 from barenet.layers.base import Layer, Shape, layer_from_dict, layer_to_dict
+from barenet.layers.pooling import MaxPool2D
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def run_order(layers: list[Layer]) -> list[Layer]:
+    """The layers in the order a model runs them: as declared, except that a ReLU followed by
+    a MaxPool2D runs after it.  The two commute: max(relu(a), relu(b)) = relu(max(a, b)), and
+    the gradient reaches the same input either way (relu' is 0 wherever the order could
+    change the arg-max), so the numbers are the same, while the ReLU touches 1/(pool area)
+    as many values.  The last layer stays last (the cost may be fused with it)."""
+    order = list(layers)
+    for i in range(len(order) - 2):
+        if type(order[i]) is ReLU and type(order[i + 1]) is MaxPool2D:
+            order[i], order[i + 1] = order[i + 1], order[i]
+    return order
 
 
 @dataclass
@@ -150,6 +165,7 @@ class Sequential:
         self.output_shape = shapes[-1]
         fused = self.cost.fused_with
         self._fused = fused is not None and isinstance(self.layers[-1], fused)
+        self._run_order = run_order(self.layers)
         self._params = [p for layer in self.layers for p in layer.params.values()]
         self._grads = [layer.grads[k] for layer in self.layers for k in layer.params]
         self.compiled = True
@@ -249,10 +265,10 @@ class Sequential:
     def _forward(self, x, training: bool):
         """(output, logits): logits are the last layer's input when the cost fuses with it."""
         out = x
-        for layer in self.layers[:-1]:
+        for layer in self._run_order[:-1]:
             out = layer.forward(out, training)
         logits = out if self._fused else None
-        return self.layers[-1].forward(out, training), logits
+        return self._run_order[-1].forward(out, training), logits
 
     def _loss(self, output, logits, target) -> float:
         if logits is not None:
@@ -270,10 +286,10 @@ class Sequential:
             return loss, output, False
         if self._fused:
             grad = self.cost.gradient_from_logits(output, y)
-            backward_layers = self.layers[-2::-1]
+            backward_layers = self._run_order[-2::-1]
         else:
             grad = self.cost.gradient(output, y)
-            backward_layers = self.layers[::-1]
+            backward_layers = self._run_order[::-1]
         for layer in backward_layers:
             grad = layer.backward(grad)
             if not layer.input_grad_needed:

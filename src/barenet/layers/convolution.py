@@ -83,6 +83,9 @@ class Conv2D(Layer):
         dC/db = Σ dC/dY over N, Ho, Wo
         dC/dcols = dC/dY · W, added back onto the input's pixels (col2im) = dC/dX
 
+    Each core takes its own slice of the images (``barenet.parallel``): its rows of ``cols``
+    and Y, and its share of dC/dW and dC/db, which are then added up.
+
     Shapes are NCHW, but the output is stored channels-last in memory (its NCHW view has
     strides of an NHWC array, like PyTorch's ``channels_last``): the matrix product produces
     that order for free, the next convolution reads it without a copy, and element-wise layers
@@ -188,9 +191,9 @@ class Conv2D(Layer):
         sums = {}  # slice start -> that slice's share of (dC/dW, dC/db)
 
         def backprop(s):  # the images of slice s, on one core
-            g_s, cols_s = g[s.start * positions : s.stop * positions], \
-                self._cols[s.start * positions : s.stop * positions]
-            sums[s.start] = (g_s.T @ cols_s, backend.column_sums(g_s))
+            rows = slice(s.start * positions, s.stop * positions)
+            g_s = g[rows]
+            sums[s.start] = (g_s.T @ self._cols[rows], backend.column_sums(g_s))
             if dx is not None:
                 col2im(g_s @ tap_weights, dx[s], self.stride, *self._out_hw)
 
