@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from barenet import parallel
-from barenet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+from barenet.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from barenet.losses import CrossEntropy
 from barenet.model import Sequential
 from barenet.optimizers import Adam
@@ -91,6 +91,7 @@ LAYERS = {
     "maxpool": lambda: MaxPool2D(2),
     "maxpool-overlapping": lambda: MaxPool2D(3, stride=2),
     "relu": ReLU,
+    "batchnorm": BatchNorm,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet import backend
+from barenet import backend, parallel
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer, Shape, shape_mismatch
 
@@ -66,44 +66,75 @@ class BatchNorm(Layer):
         n, c, h, w = like.shape
         return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
+    @staticmethod
+    def _sum_over_slices(rows, per_slice):
+        """Σ over all rows of ``per_slice(row slice)`` (one vector per slice), computed on
+        barenet's threads and added in a fixed order."""
+        parts = {}
+        parallel.for_slices(len(rows), lambda s: parts.__setitem__(s.start, per_slice(s)),
+                            rows[:1].nbytes)
+        return sum(parts[k] for k in sorted(parts))
+
     def forward(self, x, training: bool = False):
+        # Every step writes into an array made once (out=...), one slice of rows per core: a
+        # fresh (rows, channels) result of a broadcast operation costs NumPy several times more.
         xp = backend.xp
         rows = self._rows(x)
+        count = rows.shape[0]
         gamma, beta = self.params["gamma"], self.params["beta"]
         if training:
-            count = rows.shape[0]
             mean = backend.column_sums(rows) / count
-            centred = rows - mean
-            var = xp.einsum("ij,ij->j", centred, centred) / count
+        else:
+            mean = self.buffers["running_mean"]
+        xhat = xp.empty(rows.shape, dtype=rows.dtype)
+
+        def centre(s):
+            xp.subtract(rows[s], mean, out=xhat[s])
+            return xp.einsum("ij,ij->j", xhat[s], xhat[s]) if training else None
+
+        if training:
+            var = self._sum_over_slices(rows, centre) / count
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
             self.buffers["running_var"] *= 1 - m
             self.buffers["running_var"] += m * var * (count / max(count - 1, 1))
-            inv_std = 1 / xp.sqrt(var + self.eps)
-            xhat = centred
-            xhat *= inv_std
-            y = xhat * gamma
-            y += beta
         else:
-            inv_std = 1 / xp.sqrt(self.buffers["running_var"] + self.eps)
-            xhat = (rows - self.buffers["running_mean"]) * inv_std
-            y = xhat * gamma + beta
+            parallel.for_slices(count, centre, rows[:1].nbytes)
+            var = self.buffers["running_var"]
+        inv_std = 1 / xp.sqrt(var + self.eps)
+        y = xp.empty_like(xhat)
+
+        def scale_and_shift(s):
+            xhat[s] *= inv_std
+            xp.multiply(xhat[s], gamma, out=y[s])
+            y[s] += beta
+
+        parallel.for_slices(count, scale_and_shift, rows[:1].nbytes)
         self._xhat, self._inv_std, self._training = xhat, inv_std, training
         return self._unrows(y, x)
 
     def backward(self, grad_out):
         xp = backend.xp
         g, xhat = self._rows(grad_out), self._xhat
-        self.grads["beta"][...] = backend.column_sums(g)
-        self.grads["gamma"][...] = xp.einsum("ij,ij->j", g, xhat)
-        scale = self.params["gamma"] * self._inv_std
-        if not self._training:  # fixed statistics: x̂ is an affine function of x alone
-            return self._unrows(g * scale, grad_out)
         count = g.shape[0]
-        dx = g - self.grads["beta"] / count
-        dx -= xhat * (self.grads["gamma"] / count)
-        dx *= scale
+        sums = self._sum_over_slices(g, lambda s: xp.concatenate(
+            [backend.column_sums(g[s]), xp.einsum("ij,ij->j", g[s], xhat[s])]))
+        features = g.shape[1]
+        self.grads["beta"][...], self.grads["gamma"][...] = sums[:features], sums[features:]
+        scale = self.params["gamma"] * self._inv_std
+        mean_g, mean_gx = self.grads["beta"] / count, self.grads["gamma"] / count
+        dx = xp.empty(g.shape, dtype=g.dtype)
+
+        def input_gradient(s):
+            if not self._training:  # fixed statistics: x̂ is an affine function of x alone
+                xp.multiply(g[s], scale, out=dx[s])
+                return
+            xp.subtract(g[s], mean_g, out=dx[s])
+            dx[s] -= xhat[s] * mean_gx
+            dx[s] *= scale
+
+        parallel.for_slices(count, input_gradient, g[:1].nbytes)
         return self._unrows(dx, grad_out)
 
     def get_config(self) -> dict:
