@@ -147,7 +147,8 @@ def _timed(fn) -> float:
 
 # -- driver ------------------------------------------------------------------------------------
 def run_worker(library: str, network: str, fraction: float) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS),
+           "BARENET_NUM_THREADS": str(THREADS)}
     out = subprocess.run([sys.executable, __file__, "--worker", library, network,
                           str(fraction)], capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:

@@ -9,6 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from barenet import parallel
+from barenet.errors import ConfigError
 from barenet.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from barenet.losses import CrossEntropy
 from barenet.model import Sequential
@@ -70,7 +71,7 @@ def test_blas_runs_on_one_thread_inside_and_is_restored_after(threads):
 
 def test_num_threads_rejects_a_bad_setting(monkeypatch):
     monkeypatch.setenv("BARENET_NUM_THREADS", "zero")
-    with pytest.raises(ValueError, match="BARENET_NUM_THREADS must be a positive integer"):
+    with pytest.raises(ConfigError, match="BARENET_NUM_THREADS must be a positive integer"):
         parallel.num_threads()
 
 

@@ -23,6 +23,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from barenet import backend
+from barenet.errors import ConfigError
 
 MIN_MULTIPLY_ADDS = 1 << 18
 """Matrix products smaller than this run whole: a thread hand-off costs more than they do."""
@@ -46,7 +47,8 @@ def num_threads() -> int:
         except ValueError:
             count = 0
         if count < 1:
-            raise ValueError(f"BARENET_NUM_THREADS must be a positive integer, got {value!r}")
+            raise ConfigError(f"BARENET_NUM_THREADS must be a positive integer, got {value!r}; "
+                              "unset it to use every core")
         return count
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -105,8 +107,8 @@ def matmul(a, b, out=None):
 
 
 def _reset_after_fork() -> None:
-    global _pool
-    _pool = None  # a forked child has none of the parent's threads
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0  # a forked child has none of the parent's threads
 
 
 if hasattr(os, "register_at_fork"):
