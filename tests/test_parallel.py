@@ -46,6 +46,18 @@ def test_for_slices_visits_every_sample_once_on_several_threads(threads, sample_
     assert "MainThread" in names and len(names) >= 2  # the calling thread and a worker
 
 
+def test_sum_over_slices_adds_every_share_once(threads):
+    values = np.arange(100.0)
+
+    def share(s):
+        return values[s].sum(), 1  # (this slice's sum, one call)
+
+    eight_samples = parallel.CHUNK_BYTES // 8
+    assert parallel.sum_over_slices(100, share, eight_samples) == (values.sum(), 13)
+    with parallel.cores_in_use():  # shares of 33, 33 and 34 samples, 5 pieces each
+        assert parallel.sum_over_slices(100, share, eight_samples) == (values.sum(), 15)
+
+
 def test_a_worker_error_reaches_the_caller(threads):
     def work(s):
         if s.start > 0:

@@ -89,6 +89,20 @@ def for_slices(n: int, work, sample_bytes: int = 0) -> None:
         future.result()  # re-raises a worker's exception here
 
 
+def sum_over_slices(n: int, work, sample_bytes: int = 0) -> tuple:
+    """Σ of ``work(s)`` over the slices of :func:`for_slices`: each call returns a tuple of
+    arrays (a slice's share of some sums), added element by element in the order of the
+    slices, so the same inputs give the same sums every run."""
+    shares = {}
+
+    def keep(s: slice) -> None:
+        shares[s.start] = work(s)
+
+    for_slices(n, keep, sample_bytes)
+    ordered = [shares[start] for start in sorted(shares)]
+    return tuple(sum(terms) for terms in zip(*ordered, strict=True))
+
+
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D arrays; inside :func:`cores_in_use`, in blocks of rows of ``a`` (or
     of columns of ``b`` when ``a`` has fewer rows than ``b`` has columns), one per thread."""

@@ -188,18 +188,15 @@ class Conv2D(Layer):
         # kh·kw matrix products of the same total cost as one, in col2im's preferred order.
         tap_weights = self.params["W"].transpose(2, 3, 0, 1)
         dx = xp.empty(self._padded_shape, dtype=g.dtype) if self.input_grad_needed else None
-        sums = {}  # slice start -> that slice's share of (dC/dW, dC/db)
 
-        def backprop(s):  # the images of slice s, on one core
+        def backprop(s):  # the images of slice s, on one core: their share of dC/dW, dC/db
             rows = slice(s.start * positions, s.stop * positions)
             g_s = g[rows]
-            sums[s.start] = (g_s.T @ self._cols[rows], backend.column_sums(g_s))
             if dx is not None:
                 col2im(g_s @ tap_weights, dx[s], self.stride, *self._out_hw)
+            return g_s.T @ self._cols[rows], backend.column_sums(g_s)
 
-        parallel.for_slices(self._padded_shape[0], backprop)
-        shares = [sums[k] for k in sorted(sums)]  # a fixed order: the same sums every run
-        d_weights, d_bias = sum(w for w, _ in shares), sum(b for _, b in shares)
+        d_weights, d_bias = parallel.sum_over_slices(self._padded_shape[0], backprop)
         kh, kw = self.kernel_size
         self.grads["W"][...] = d_weights.reshape(self.out_channels, kh, kw, self.in_channels
                                                  ).transpose(0, 3, 1, 2)

@@ -66,15 +66,6 @@ class BatchNorm(Layer):
         n, c, h, w = like.shape
         return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
-    @staticmethod
-    def _sum_over_slices(rows, per_slice):
-        """Σ over all rows of ``per_slice(row slice)`` (one vector per slice), computed on
-        barenet's threads and added in a fixed order."""
-        parts = {}
-        parallel.for_slices(len(rows), lambda s: parts.__setitem__(s.start, per_slice(s)),
-                            rows[:1].nbytes)
-        return sum(parts[k] for k in sorted(parts))
-
     def forward(self, x, training: bool = False):
         # Every step writes into an array made once (out=...), one slice of rows per core: a
         # fresh (rows, channels) result of a broadcast operation costs NumPy several times more.
@@ -88,12 +79,13 @@ class BatchNorm(Layer):
             mean = self.buffers["running_mean"]
         xhat = xp.empty(rows.shape, dtype=rows.dtype)
 
-        def centre(s):
+        def centre(s):  # x - μ, and this slice's share of Σ (x - μ)²
             xp.subtract(rows[s], mean, out=xhat[s])
-            return xp.einsum("ij,ij->j", xhat[s], xhat[s]) if training else None
+            return (xp.einsum("ij,ij->j", xhat[s], xhat[s]),) if training else ()
 
         if training:
-            var = self._sum_over_slices(rows, centre) / count
+            (squares,) = parallel.sum_over_slices(count, centre, rows[:1].nbytes)
+            var = squares / count
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
@@ -118,10 +110,9 @@ class BatchNorm(Layer):
         xp = backend.xp
         g, xhat = self._rows(grad_out), self._xhat
         count = g.shape[0]
-        sums = self._sum_over_slices(g, lambda s: xp.concatenate(
-            [backend.column_sums(g[s]), xp.einsum("ij,ij->j", g[s], xhat[s])]))
-        features = g.shape[1]
-        self.grads["beta"][...], self.grads["gamma"][...] = sums[:features], sums[features:]
+        self.grads["beta"][...], self.grads["gamma"][...] = parallel.sum_over_slices(
+            count, lambda s: (backend.column_sums(g[s]), xp.einsum("ij,ij->j", g[s], xhat[s])),
+            g[:1].nbytes)
         scale = self.params["gamma"] * self._inv_std
         mean_g, mean_gx = self.grads["beta"] / count, self.grads["gamma"] / count
         dx = xp.empty(g.shape, dtype=g.dtype)
