@@ -158,8 +158,8 @@ class Conv2D(Layer):
         xp = backend.xp
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
         n, _, h, w = x.shape
-        out_h = (h + 2 * ph - kh) // self.stride + 1
-        out_w = (w + 2 * pw - kw) // self.stride + 1
+        out_h = conv_output_size(h, kh, self.stride, ph)
+        out_w = conv_output_size(w, kw, self.stride, pw)
         positions = out_h * out_w
         self._cols = xp.empty((n * positions, kh * kw * self.in_channels), dtype=x.dtype)
         y = xp.empty((n * positions, self.out_channels), dtype=x.dtype)
