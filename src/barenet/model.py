@@ -478,10 +478,10 @@ class Sequential:
 
     # -- inference --------------------------------------------------------------------------
     def _batches(self, x, batch_size: int):
-        for start in range(0, len(x), batch_size):
-            with self._cores_in_use():
-                output = self._forward(backend.xp.asarray(x[start : start + batch_size]), False)
-            yield start, output
+        with self._cores_in_use():  # once for all the batches
+            for start in range(0, len(x), batch_size):
+                yield start, self._forward(backend.xp.asarray(x[start : start + batch_size]),
+                                           False)
 
     def inference_batch_size(self) -> int:
         """Samples per batch for ``predict`` and ``evaluate``: as many as keep the largest
