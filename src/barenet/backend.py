@@ -8,6 +8,7 @@ runs unchanged.
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy
@@ -16,10 +17,23 @@ xp: types.ModuleType = numpy
 """The active array module (``numpy`` unless :func:`use` changed it)."""
 
 
-def column_sums(a):
+def column_sums(a, out=None):
     """Σ over the rows of a 2-D array: a matrix-vector product with ones, which BLAS runs
     several times faster than NumPy's own (pairwise) sum over axis 0."""
-    return xp.ones(a.shape[0], dtype=a.dtype) @ a
+    return xp.matmul(xp.ones(a.shape[0], dtype=a.dtype), a, out=out)
+
+
+def all_finite(a) -> bool:
+    """True when no entry of ``a`` is NaN or ±inf.
+
+    Σa² is finite exactly when every entry is finite and none is so large (above ~1e19 in
+    float32) that its square overflows; as one BLAS dot product it runs several times faster
+    than ``isfinite(a).all()``, which only decides the rare case where the sum is not finite.
+    """
+    flat = a.reshape(-1)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        squares = float(flat @ flat)
+    return math.isfinite(squares) or bool(xp.isfinite(a).all())
 
 
 def use(module: types.ModuleType) -> None:

@@ -211,7 +211,7 @@ class Sequential:
             raise ShapeError(f"{name} has samples of shape {x.shape[1:]}, which the network "
                              f"cannot take (it was built for {hint}): {exc}") from None
         x = np.asarray(x, dtype=self.dtype)
-        if not np.isfinite(x).all():
+        if not backend.all_finite(x):
             bad = np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1)).ravel()
             raise DataError(f"{name} holds NaN or infinite values (in {len(bad)} samples, first "
                             f"at index {bad[0]}); clean or drop those samples")
@@ -294,8 +294,7 @@ class Sequential:
             grad = layer.backward(grad)
             if not layer.input_grad_needed:
                 break
-        # One reduction per gradient: NaN or ±inf anywhere makes the sum non-finite.
-        if not all(math.isfinite(float(g.sum())) for g in self._grads):
+        if not all(backend.all_finite(g) for g in self._grads):
             return math.nan, output, False
         self.optimizer.step(self._params, self._grads)
         return loss, output, True

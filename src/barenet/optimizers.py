@@ -2,6 +2,8 @@
 
 Every optimizer sees the model's parameters as one flat list ``params`` with the matching list
 ``grads``; per-parameter state ("slots": velocities, moments) lives in ``self.slots[i]``.
+Updates work in place and use each gradient array as scratch space for the step, so that no
+parameter-sized temporary is allocated (a fresh array costs more than the arithmetic here).
 Options shared by all:
 
 * ``learning_rate``: a number or a :mod:`barenet.schedules` schedule of the step count;
@@ -120,16 +122,17 @@ class SGD(Optimizer):
         self.slot_names = ("velocity",) if self.momentum else ()
 
     def update(self, p, g, slots, lr):
-        if not self.momentum:
-            p -= lr * g
-            return
-        v = slots["velocity"]
-        v *= self.momentum
-        v += g
-        if self.nesterov:
-            p -= lr * (g + self.momentum * v)
-        else:
-            p -= lr * v
+        direction = g
+        if self.momentum:
+            v = slots["velocity"]
+            v *= self.momentum
+            v += g
+            if self.nesterov:
+                g += self.momentum * v
+            else:
+                direction = v
+        backend.xp.multiply(direction, lr, out=g)  # g is scratch from here on
+        p -= g
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -151,9 +154,16 @@ class RMSProp(Optimizer):
 
     def update(self, p, g, slots, lr):
         s = slots["square_avg"]
+        xp = backend.xp
         s *= self.rho
-        s += (1 - self.rho) * (g * g)
-        p -= lr * g / (backend.xp.sqrt(s) + self.eps)
+        step = lr * g  # the numerator, before g becomes scratch
+        xp.multiply(g, g, out=g)
+        g *= 1 - self.rho
+        s += g
+        xp.sqrt(s, out=g)
+        g += self.eps
+        xp.divide(step, g, out=g)
+        p -= g
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
@@ -182,15 +192,19 @@ class Adam(Optimizer):
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
+        xp.multiply(g, g, out=g)  # from here on g is scratch
+        g *= 1 - self.beta2
+        v += g
         t = self.iterations  # already counts this step
         # Folding both corrections into the step size and ε saves two full-size temporaries:
         # η·m̂/(√v̂ + ε) = η·√(1-β₂ᵗ)/(1-β₁ᵗ) · m / (√v + ε·√(1-β₂ᵗ)).
         c2 = math.sqrt(1 - self.beta2**t)
         step = lr * c2 / (1 - self.beta1**t)
-        denom = xp.sqrt(v)
-        denom += self.eps * c2
-        p -= step * m / denom
+        xp.sqrt(v, out=g)
+        g += self.eps * c2
+        xp.divide(m, g, out=g)
+        g *= step
+        p -= g
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -206,7 +220,7 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta1, beta2, eps, weight_decay, clipnorm)
 
     def update(self, p, g, slots, lr):
-        p -= (lr * self.weight_decay) * p
+        p *= 1 - lr * self.weight_decay
         super().update(p, g, slots, lr)
 
 

@@ -67,6 +67,9 @@ def for_slices(n: int, work, sample_bytes: int = 0) -> None:
     Inside :func:`cores_in_use` each thread takes a contiguous share of [0, n) (the first on
     the calling thread).  Given ``sample_bytes`` (the input bytes of one sample), each share is
     worked through in pieces of about :data:`CHUNK_BYTES`."""
+    if _threads == 1 and n * sample_bytes <= CHUNK_BYTES:
+        work(slice(0, n))  # one piece: the common case of small batches, kept cheap
+        return
     shares = split(n, _threads)
     if sample_bytes:
         per_piece = max(1, CHUNK_BYTES // sample_bytes)

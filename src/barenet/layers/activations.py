@@ -33,7 +33,10 @@ class ReLU(ActivationLayer):
     def forward(self, x, training: bool = False):
         xp = backend.xp
         y = self._y = xp.empty_like(x)  # keeps x's memory layout
-        parallel.for_slices(len(x), lambda s: xp.maximum(x[s], 0, out=y[s]), x[:1].nbytes)
+        # clip to [0, inf] with bounds of x's own dtype: NumPy runs that with SIMD, while
+        # maximum(x, 0) against a scalar takes a plain loop, 2 to 3 times slower.
+        low, high = x.dtype.type(0), x.dtype.type(math.inf)
+        parallel.for_slices(len(x), lambda s: xp.clip(x[s], low, high, out=y[s]), x[:1].nbytes)
         return y
 
     def backward(self, grad_out):

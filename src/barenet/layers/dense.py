@@ -67,7 +67,7 @@ class Dense(Layer):
 
     def backward(self, grad_out):
         parallel.matmul(self._x.T, grad_out, out=self.grads["W"])
-        backend.xp.sum(grad_out, axis=0, out=self.grads["b"])
+        backend.column_sums(grad_out, out=self.grads["b"])
         if not self.input_grad_needed:
             return None
         return parallel.matmul(grad_out, self.params["W"].T)
