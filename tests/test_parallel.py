@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -35,15 +37,36 @@ def test_split_covers_the_range_in_near_equal_slices(n, parts):
 def test_for_slices_visits_every_sample_once_on_several_threads(threads, sample_bytes):
     seen = np.zeros(101, dtype=np.int64)
     names = set()
+    second_thread = threading.Event()
 
     def work(s):
         names.add(threading.current_thread().name)
         seen[s] += 1
+        if len(names) < 2:  # the first thread holds its piece until another takes one
+            second_thread.wait(timeout=10)
+        else:
+            second_thread.set()
 
     with parallel.cores_in_use():
         parallel.for_slices(len(seen), work, sample_bytes)
     assert (seen == 1).all()
-    assert "MainThread" in names and len(names) >= 2  # the calling thread and a worker
+    assert len(names) >= 2  # two threads held pieces at the same time
+
+
+def test_a_slower_thread_takes_fewer_pieces(threads):
+    taken = collections.Counter()
+
+    def work(s):
+        taken[threading.current_thread().name] += 1
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.05)  # a core that a busy neighbour slows down
+
+    pieces = parallel.CHUNK_BYTES // 4
+    with parallel.cores_in_use():  # 3 threads, 27 pieces: 9 each if shared out in advance
+        assert len(parallel.pieces(100, pieces)) == 27
+        parallel.for_slices(100, work, pieces)
+    assert sum(taken.values()) == 27
+    assert taken["MainThread"] <= 3
 
 
 def test_sum_over_slices_adds_every_share_once(threads):

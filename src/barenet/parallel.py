@@ -12,14 +12,17 @@ need.  Elsewhere (perceptrons, whose time goes into matrix products) OpenBLAS ke
 and slices only serve to keep each step's arrays in the CPU cache.
 
 ``BARENET_NUM_THREADS`` sets the number of threads (default: the cores this process may use;
-1 turns threads off).  The slices depend only on that number and the array shapes, so the
-same seed on the same machine gives the same numbers.
+1 turns threads off).  The slices depend only on that number and the array shapes, never on
+which thread takes which, and sums over slices are added in slice order, so the same seed on
+the same machine gives the same numbers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
 from barenet import backend
@@ -60,36 +63,56 @@ def split(n: int, parts: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def for_slices(n: int, work, sample_bytes: int = 0) -> None:
-    """Call ``work(s)`` on slices ``s`` that together cover [0, n) once, and return when all
-    are done.  ``work`` writes its results into arrays made beforehand.
+def pieces(n: int, sample_bytes: int = 0) -> list[slice]:
+    """The slices :func:`for_slices` hands out: a near-equal share of [0, n) per thread, each
+    cut into pieces of about :data:`CHUNK_BYTES` when ``sample_bytes`` (the input bytes of
+    one sample) is given.  They depend only on n, sample_bytes and the thread count."""
+    shares = split(n, _threads)
+    if not sample_bytes:
+        return shares
+    per_piece = max(1, CHUNK_BYTES // sample_bytes)
+    return [slice(start, min(start + per_piece, share.stop))
+            for share in shares for start in range(share.start, share.stop, per_piece)]
 
-    Inside :func:`cores_in_use` each thread takes a contiguous share of [0, n) (the first on
-    the calling thread).  Given ``sample_bytes`` (the input bytes of one sample), each share is
-    worked through in pieces of about :data:`CHUNK_BYTES`."""
+
+def for_slices(n: int, work, sample_bytes: int = 0) -> None:
+    """Call ``work(s)`` on each slice ``s`` of :func:`pieces`, which together cover [0, n)
+    once, and return when all are done.  ``work`` writes its results into arrays made
+    beforehand.
+
+    Inside :func:`cores_in_use` the calling thread and the pool's threads each take the next
+    piece as soon as they finish one, so a core that runs slower (a busy neighbour on a shared
+    machine) simply does fewer pieces."""
     if _threads == 1 and n * sample_bytes <= CHUNK_BYTES:
         work(slice(0, n))  # one piece: the common case of small batches, kept cheap
         return
-    shares = split(n, _threads)
-    if sample_bytes:
-        per_piece = max(1, CHUNK_BYTES // sample_bytes)
-
-        def in_pieces(share: slice, whole=work) -> None:
-            for start in range(share.start, share.stop, per_piece):
-                whole(slice(start, min(start + per_piece, share.stop)))
-
-        work = in_pieces
-    if len(shares) == 1:
-        work(shares[0])
+    todo = pieces(n, sample_bytes)
+    if _threads == 1 or len(todo) == 1:
+        for s in todo:
+            work(s)
         return
     global _pool, _pool_size
-    if _pool is None or _pool_size < len(shares) - 1:
-        _pool_size = len(shares) - 1
+    if _pool is None or _pool_size < _threads - 1:
+        _pool_size = _threads - 1
         _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="barenet")
-    pending = [_pool.submit(work, s) for s in shares[1:]]
-    work(shares[0])
-    for future in pending:
-        future.result()  # re-raises a worker's exception here
+    lock = threading.Lock()
+    queue = iter(todo)
+
+    def drain() -> None:
+        while True:
+            with lock:
+                s = next(queue, None)
+            if s is None:
+                return
+            work(s)
+
+    helpers = [_pool.submit(drain) for _ in range(min(_threads, len(todo)) - 1)]
+    try:
+        drain()
+    finally:
+        futures.wait(helpers)
+    for helper in helpers:
+        helper.result()  # re-raises a worker's exception here
 
 
 def sum_over_slices(n: int, work, sample_bytes: int = 0) -> tuple:
