@@ -4,7 +4,9 @@
     python benchmarks/compare_torch.py --quick    # 1/5 of an epoch, 2 repetitions
 
 Each measurement runs in a fresh subprocess (so peak memory is that run's own), the two
-libraries alternate, and the table gives medians and the barenet/PyTorch ratio for:
+libraries alternate, and the table gives medians and two barenet/PyTorch ratios (that of the
+medians, and the median of each repetition's own ratio, which cancels the drift in speed of
+a shared machine since the two runs of a repetition follow each other) for:
 one epoch of the design's MLP (784-256-256-10, SGD, batch 100), one epoch of the ``cnn`` preset
 (Adam, batch 128), inference of the 10,000 test images with each (both libraries in batches of
 barenet's choice: 4096 for the MLP, 128 for the CNN), and peak RSS of a training run.  It
@@ -189,27 +191,32 @@ def main() -> None:
             for library in order:
                 runs[library].append(run_worker(library, network, fraction))
         results[network] = runs
-    header = f"{'measure':<28}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}"
+    header = f"{'measure':<28}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
     print(header)
     print("-" * len(header))
     table = {}
-    rows = ["| measure | barenet | PyTorch 2.13 (CPU) | barenet / PyTorch |", "|---|---|---|---|"]
+    rows = ["| measure | barenet | PyTorch 2.13 (CPU) | ratio of the medians | median paired "
+            "ratio |", "|---|---|---|---|---|"]
     for network, runs in results.items():
-        med = {lib: {k: statistics.median(r[k] for r in rs) for k in ("train", "infer", "rss_mb")}
-               for lib, rs in runs.items()}
         for key, label, unit in (("train", f"{network} epoch", "s"),
                                  ("infer", f"{network} inference 10k", "s"),
                                  ("rss_mb", f"{network} peak RSS", "MB")):
-            b, t = med["barenet"][key], med["torch"][key]
-            table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t}
-            print(f"{label + ' (' + unit + ')':<28}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}")
-            rows.append(f"| {label} ({unit}) | {b:.2f} | {t:.2f} | {b / t:.2f} |")
-        gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / med["barenet"]["train"] / 1e9
+            b = statistics.median(r[key] for r in runs["barenet"])
+            t = statistics.median(r[key] for r in runs["torch"])
+            paired = statistics.median(rb[key] / rt[key]
+                                       for rb, rt in zip(runs["barenet"], runs["torch"], strict=True))
+            table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t,
+                                         "paired_ratio": paired}
+            print(f"{label + ' (' + unit + ')':<28}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}"
+                  f"{paired:>8.2f}")
+            rows.append(f"| {label} ({unit}) | {b:.2f} | {t:.2f} | {b / t:.2f} | {paired:.2f} |")
+        barenet_train = table[f"{network}_train"]["barenet"]
+        gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / barenet_train / 1e9
         table[f"{network}_gflops"] = gflops
         print(f"{network} training: {gflops:.0f} GFLOP/s achieved by barenet "
               f"({gflops / ceiling:.0%} of the ceiling)")
         rows.append(f"| {network} training throughput | {gflops:.0f} GFLOP/s "
-                    f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | |")
+                    f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | | |")
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join(rows) + "\n")
