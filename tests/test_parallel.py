@@ -59,7 +59,7 @@ def test_a_slower_thread_takes_fewer_pieces(threads):
     def work(s):
         taken[threading.current_thread().name] += 1
         if threading.current_thread() is threading.main_thread():
-            time.sleep(0.05)  # a core that a busy neighbour slows down
+            time.sleep(0.1)  # a core that a busy neighbour slows down
 
     pieces = parallel.CHUNK_BYTES // 4
     with parallel.cores_in_use():  # 3 threads, 27 pieces: 9 each if shared out in advance
