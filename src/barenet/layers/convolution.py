@@ -174,8 +174,7 @@ class Conv2D(Layer):
             xp.matmul(self._cols[rows], w_t, out=y[rows])  # (N·Ho·Wo, O)
             y[rows] += b
 
-        # In pieces whose columns fill about half of L2: the product reads them from the cache.
-        parallel.for_slices(n, convolve, self._cols[:positions].nbytes)
+        parallel.for_slices(n, convolve)  # one share per core: pieces cost more than they save
         self._padded_shape = (n, h + 2 * ph, w + 2 * pw, self.in_channels)
         self._out_hw = (out_h, out_w)
         return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
@@ -197,8 +196,7 @@ class Conv2D(Layer):
                 col2im(g_s @ tap_weights, dx[s], self.stride, *self._out_hw)
             return g_s.T @ self._cols[rows], backend.column_sums(g_s)
 
-        d_weights, d_bias = parallel.sum_over_slices(self._padded_shape[0], backprop,
-                                                     self._cols[:positions].nbytes)
+        d_weights, d_bias = parallel.sum_over_slices(self._padded_shape[0], backprop)
         kh, kw = self.kernel_size
         self.grads["W"][...] = d_weights.reshape(self.out_channels, kh, kw, self.in_channels
                                                  ).transpose(0, 3, 1, 2)
