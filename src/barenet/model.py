@@ -279,6 +279,7 @@ class Sequential:
         """One forward, backward and update on a batch: (cost, output, applied).
 
         Nothing is updated, and ``applied`` is False, when the cost or a gradient is not finite.
+        An applied update uses the layers' ``grads`` as scratch space (see ``optimizers``).
         """
         output, logits = self._forward(x, training=True)
         loss = self._loss(output, logits, y)

@@ -2,8 +2,9 @@
 
 Every optimizer sees the model's parameters as one flat list ``params`` with the matching list
 ``grads``; per-parameter state ("slots": velocities, moments) lives in ``self.slots[i]``.
-Updates work in place and use each gradient array as scratch space for the step, so that no
-parameter-sized temporary is allocated (a fresh array costs more than the arithmetic here).
+Updates work in place and use each gradient array as scratch space for the step, so that SGD
+allocates no parameter-sized temporary and RMSProp and Adam one each (a fresh array costs more
+than the arithmetic here).  After ``step`` the gradient arrays no longer hold dC/dθ.
 Options shared by all:
 
 * ``learning_rate``: a number or a :mod:`barenet.schedules` schedule of the step count;
