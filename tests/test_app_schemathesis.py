@@ -1,6 +1,9 @@
 """The drawing server under generated bad input: schemathesis, driven by the server's own
 OpenAPI schema, finds no response of status 5xx."""
 
+import tempfile
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -15,11 +18,12 @@ def _png(ctx, value):
     return value if isinstance(value, bytes) else str(value).encode()
 
 
-def _app():
-    import tempfile
-    from pathlib import Path
+# Removed when the test process exits (TemporaryDirectory registers its own finalizer).
+_FOLDER = tempfile.TemporaryDirectory(prefix="barenet-schema-")
 
-    folder = Path(tempfile.mkdtemp(prefix="barenet-schema-"))
+
+def _app():
+    folder = Path(_FOLDER.name)
     net = bn.Sequential([bn.Dense(784, 8), bn.ReLU(), bn.Dense(8, 10), bn.Softmax()])
     net.compile(bn.SGD(0.1), bn.CrossEntropy())
     net.save(folder / "model.safetensors")
@@ -35,7 +39,6 @@ def test_no_server_errors(case):
     response = case.call()
     case.validate_response(response, checks=[not_a_server_error])
     assert response.status_code < 500
-
 
 
 def test_schema_covers_the_api():

@@ -260,6 +260,7 @@ ALL_LAYERS = [
     bn.Dropout(0.25), bn.Reshape((1, 2, 2)), bn.Conv2D(1, 3, (3, 2), stride=2, padding=1),
     bn.Conv2D(2, 3, 5, padding="same"),
     bn.MaxPool2D(3, 2), bn.AvgPool2D((2, 1)), bn.GlobalAvgPool2D(), bn.BatchNorm(0.2, 1e-3),
+    bn.Rescale(2.0, -0.5), bn.Deskew(0.8),
 ]
 
 

@@ -98,6 +98,13 @@ def test_schedules():
     warm = bn.LinearWarmup(cosine, warmup_steps=10)
     assert [warm(i) for i in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
     assert warm(60) == pytest.approx(cosine(50))
+    linear = bn.LinearDecay(1.0, total_steps=100, start=60, final=0.2)
+    assert [linear(t) for t in (0, 59, 60, 80, 100, 150)] == pytest.approx(
+        [1.0, 1.0, 1.0, 0.6, 0.2, 0.2])
+    again = bn.schedules.get(bn.schedules.to_dict(linear))
+    assert [again(t) for t in range(0, 120, 7)] == [linear(t) for t in range(0, 120, 7)]
+    with pytest.raises(bn.ConfigError, match="start < total_steps"):
+        bn.LinearDecay(1.0, total_steps=10, start=10)
 
 
 def test_schedule_drives_any_optimizer():

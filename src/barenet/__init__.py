@@ -27,7 +27,7 @@ from barenet.losses import MSE, BinaryCrossEntropy, Cost, CrossEntropy
 from barenet.model import Sequential, TrainingState
 from barenet.model_io import load_checkpoint, load_model, save_checkpoint
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
-from barenet.schedules import CosineDecay, ExponentialDecay, LinearWarmup, StepDecay
+from barenet.schedules import CosineDecay, ExponentialDecay, LinearDecay, LinearWarmup, StepDecay
 
 __version__ = "0.1.0"
 
@@ -35,7 +35,8 @@ __all__ = [
     *_layer_names,
     "MSE", "SGD", "Adam", "AdamW", "BarenetError", "BinaryCrossEntropy", "Callback",
     "ConfigError", "CosineDecay", "Cost", "CrossEntropy", "DataError", "DatasetNotFoundError",
-    "EarlyStopping", "ExponentialDecay", "FormatError", "History", "LinearWarmup", "Optimizer",
+    "EarlyStopping", "ExponentialDecay", "FormatError", "History", "LinearDecay", "LinearWarmup",
+    "Optimizer",
     "ProgressBar", "RMSProp", "Sequential", "ShapeError", "StepDecay", "TrainingDivergedError",
     "TrainingInterrupted", "TrainingState", "backend", "initializers", "load_checkpoint",
     "load_model", "metrics", "save_checkpoint", "schedules",

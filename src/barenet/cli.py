@@ -78,7 +78,7 @@ def cmd_train(args) -> int:
     else:
         data_size = 60000 - runs.VALIDATION_SIZE
         network = runs.network_config(args.preset, args.config, data_size, args.epochs,
-                                      args.batch_size, args.optimizer, args.lr)
+                                      args.batch_size, args.optimizer, args.lr, args.dataset)
         settings = {
             "name": Path(args.config).stem if args.config else args.preset or presets.DEFAULT,
             "dataset": args.dataset,

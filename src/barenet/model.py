@@ -159,7 +159,11 @@ class Sequential:
     def _finish_compile(self, shapes: list[Shape]) -> None:
         # dC/dX is only needed once some layer below has parameters to train.
         trainable_below = False
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
+            if trainable_below and not layer.differentiable:
+                raise ConfigError(
+                    f"layer {i + 1} {layer!r} prepares the data and has no backward pass, but "
+                    "layers with parameters come before it: move it before them")
             layer.input_grad_needed = trainable_below
             trainable_below = trainable_below or bool(layer.params)
         self.output_shape = shapes[-1]

@@ -62,7 +62,7 @@ def load_data(dataset: str, data_dir=None, val_size: int = VALIDATION_SIZE) -> D
 
 def network_config(preset: str | None, config_file: str | None, train_size: int,
                    epochs: int | None, batch_size: int | None, optimizer: str | None,
-                   lr: float | None) -> dict:
+                   lr: float | None, dataset: str = "mnist") -> dict:
     """The network and training settings: a preset or a JSON file, then the overrides."""
     if config_file:
         try:
@@ -84,7 +84,7 @@ def network_config(preset: str | None, config_file: str | None, train_size: int,
         if batch_size:
             config["batch_size"] = batch_size
     else:
-        config = presets.get(preset or presets.DEFAULT, train_size, batch_size, epochs)
+        config = presets.get(preset or presets.DEFAULT, train_size, batch_size, epochs, dataset)
     if optimizer:
         config["optimizer"] = {"type": optimizer, "config": {}}
     if lr is not None:

@@ -69,6 +69,29 @@ class CosineDecay(Schedule):
         return self.final + 0.5 * (self.initial - self.final) * (1 + math.cos(math.pi * progress))
 
 
+class LinearDecay(Schedule):
+    """Hold ``initial`` until step ``start``, then fall linearly to ``final`` at ``total_steps``::
+
+        lr(t) = initial                                               for t < start
+        lr(t) = final + (initial - final)·(total - t)/(total - start)  for start <= t <= total
+
+    Decaying only at the end keeps the full rate while it helps most, then lets the weights
+    settle, much as averaging the last steps' weights would."""
+
+    def __init__(self, initial: float, total_steps: int, start: int = 0, final: float = 0.0):
+        if not 0 <= start < total_steps:
+            raise ConfigError(f"LinearDecay: need 0 <= start < total_steps, got start={start!r}, "
+                              f"total_steps={total_steps!r}")
+        self.initial, self.total_steps = float(initial), int(total_steps)
+        self.start, self.final = int(start), float(final)
+
+    def __call__(self, step: int) -> float:
+        if step < self.start:
+            return self.initial
+        left = max(self.total_steps - step, 0) / (self.total_steps - self.start)
+        return self.final + (self.initial - self.final) * left
+
+
 class LinearWarmup(Schedule):
     """Ramp linearly from 0 to ``after(0)`` over ``warmup_steps``, then follow ``after``
     (shifted so that it starts when the warm-up ends).  ``after`` is a schedule or a number."""
@@ -89,7 +112,7 @@ class LinearWarmup(Schedule):
 
 
 _CLASSES = {c.__name__: c for c in (Constant, StepDecay, ExponentialDecay, CosineDecay,
-                                    LinearWarmup)}
+                                    LinearDecay, LinearWarmup)}
 
 
 def get(spec) -> Schedule:

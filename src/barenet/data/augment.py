@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from barenet.data import warp
+
 
 def random_affine(images: np.ndarray, rng: np.random.Generator, max_degrees: float = 10.0,
                   max_shift: float = 2.0) -> np.ndarray:
@@ -11,7 +13,7 @@ def random_affine(images: np.ndarray, rng: np.random.Generator, max_degrees: flo
     up to ±``max_shift`` pixels along each axis; pixels that come from outside are 0.
 
     ``images`` is (N, H, W) or (N, 1, H, W), or (N, H·W) for square images.  Every output pixel
-    p is read at A⁻¹(p) from its image by bilinear interpolation, for the whole batch at once.
+    p is read at A⁻¹(p) from its image by bilinear interpolation (``warp.bilinear``).
     """
     shape = images.shape
     n = shape[0]
@@ -29,18 +31,4 @@ def random_affine(images: np.ndarray, rng: np.random.Generator, max_degrees: flo
     c = cols[None] - shift[:, 1, None, None]
     src_r = cos * r + sin * c + centre
     src_c = -sin * r + cos * c + centre
-    r0, c0 = np.floor(src_r).astype(np.int64), np.floor(src_c).astype(np.int64)
-    fr, fc = (src_r - r0).astype(np.float32), (src_c - c0).astype(np.float32)
-    padded = np.pad(x, ((0, 0), (1, 2), (1, 2)))  # reads just outside the image give 0
-    r0 = np.clip(r0 + 1, 0, side + 1)
-    c0 = np.clip(c0 + 1, 0, side + 1)
-    batch = np.arange(n)[:, None, None]
-
-    def at(dr, dc):
-        return padded[batch, r0 + dr, c0 + dc]
-
-    out = ((1 - fr) * ((1 - fc) * at(0, 0) + fc * at(0, 1))
-           + fr * ((1 - fc) * at(1, 0) + fc * at(1, 1)))
-    # Sources more than a pixel outside read clipped indices: their output is 0.
-    out *= (src_r > -1) & (src_r < side) & (src_c > -1) & (src_c < side)
-    return out.astype(images.dtype, copy=False).reshape(shape)
+    return warp.bilinear(x, src_r, src_c).astype(images.dtype, copy=False).reshape(shape)

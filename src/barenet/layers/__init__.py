@@ -17,12 +17,12 @@ from barenet.layers.convolution import Conv2D
 from barenet.layers.dense import Dense
 from barenet.layers.normalization import BatchNorm
 from barenet.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from barenet.layers.preprocessing import Rescale
+from barenet.layers.preprocessing import Deskew, Rescale
 from barenet.layers.regularization import Dropout
 from barenet.layers.reshape import Flatten, Reshape
 
 __all__ = [
     "ELU", "GELU", "Activation", "ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense",
-    "Dropout", "Flatten", "GlobalAvgPool2D", "Identity", "Layer", "LeakyReLU", "MaxPool2D",
+    "Deskew", "Dropout", "Flatten", "GlobalAvgPool2D", "Identity", "Layer", "LeakyReLU", "MaxPool2D",
     "ReLU", "Rescale", "Reshape", "Sigmoid", "Softmax", "Tanh", "layer_from_dict", "layer_to_dict",
 ]

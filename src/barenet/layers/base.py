@@ -32,6 +32,9 @@ class Layer:
     splits_work: ClassVar[bool] = False
     """True for layers whose element-wise work outweighs their matrix products (convolution,
     pooling): a model holding one runs them on barenet's threads (``barenet.parallel``)."""
+    differentiable: ClassVar[bool] = True
+    """False for layers that only prepare the data (``Deskew``): they have no backward pass,
+    so ``compile`` refuses them after a layer with parameters."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
