@@ -55,9 +55,9 @@ def flops_per_sample(network: str) -> float:
     """Multiply-adds x 2 of one forward pass; training is about three times that."""
     if network == "mlp":
         return 2.0 * (784 * 256 + 256 * 256 + 256 * 10)
-    conv1 = 26 * 26 * 32 * 9
-    conv2 = 11 * 11 * 64 * 32 * 9
-    return 2.0 * (conv1 + conv2 + 1600 * 10)
+    conv1 = 28 * 28 * 32 * 9  # "same" padding keeps 28x28, then 14x14 after pooling
+    conv2 = 14 * 14 * 64 * 32 * 9
+    return 2.0 * (conv1 + conv2 + 7 * 7 * 64 * 10)
 
 
 # -- workers: one measurement per process ---------------------------------------------------
@@ -106,9 +106,10 @@ def torch_worker(network: str, fraction: float) -> dict:
                               nn.Linear(256, 10))
         opt, batch = torch.optim.SGD(model.parameters(), lr=0.04), 100
     else:
-        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3), nn.ReLU(),
-                              nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3, padding=1),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                              nn.Linear(64 * 7 * 7, 10))
         opt, batch = torch.optim.Adam(model.parameters(), lr=1e-3), 128
     loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL: the fused form barenet uses too
     model.train()

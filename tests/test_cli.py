@@ -74,7 +74,7 @@ def test_compare_two_runs(data_dir, tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
                  str(tmp_path / "cmp.png")]) == 0
     out = capsys.readouterr().out
-    assert "seed-mlp" in out and "cnn" in out and "34,826" in out
+    assert "seed-mlp" in out and "cnn" in out and "50,186" in out
     assert (tmp_path / "cmp.png").stat().st_size > 1000
 
 

@@ -174,7 +174,9 @@ def test_all_finite_tells_large_values_from_nan_and_inf(dtype):
         a[4, 5] = bad
         assert not backend.all_finite(a)
         assert not backend.all_finite(a[:, 1::2])  # a strided view
+        assert not backend.all_finite(np.ones(3, dtype), a, np.ones(2, dtype))  # among several
     assert backend.all_finite(a[:, ::2])
+    assert backend.all_finite(a[:, ::2], np.ones(3, dtype)) and backend.all_finite()
     # the model takes huge finite inputs of its dtype, and names the sample with a NaN
     net = bn.Sequential([bn.Dense(6, 2), bn.Softmax()])
     net.compile(bn.SGD(0.1), "cross_entropy", dtype=np.dtype(dtype).name)

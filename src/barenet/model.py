@@ -299,7 +299,7 @@ class Sequential:
             grad = layer.backward(grad)
             if not layer.input_grad_needed:
                 break
-        if not all(backend.all_finite(g) for g in self._grads):
+        if not backend.all_finite(*self._grads):
             return math.nan, output, False
         self.optimizer.step(self._params, self._grads)
         return loss, output, True
