@@ -8,11 +8,13 @@ libraries alternate, and the table gives medians and two barenet/PyTorch ratios 
 medians, and the median of each repetition's own ratio, which cancels the drift in speed of
 a shared machine since the two runs of a repetition follow each other) for:
 one epoch of the design's MLP (784-256-256-10, SGD, batch 100), one epoch of the ``cnn`` preset
-(Adam, batch 128; without its Deskew layer, which prepares the images and has no counterpart
-on PyTorch's side), inference of the 10,000 test images with each (both libraries in batches of
-barenet's choice: 4096 for the MLP, 128 for the CNN), and peak RSS of a training run.  It
-also measures the float32 matrix-product ceiling and the GFLOP/s each epoch achieved.
-Real MNIST is used when barenet can find it; timings do not depend on the pixel values.
+(Adam, batch 128, "same" padding; without its Deskew layer, which prepares the images and has
+no counterpart on PyTorch's side) and, with ``--networks cnn-valid``, of the same network
+without padding (the classic one issue 6 quotes), inference of the 10,000 test images with
+each (both libraries in batches of barenet's choice: 4096 for the MLP, 128 for the CNNs), and
+peak RSS of a training run.  It also measures the float32 matrix-product ceiling and the
+GFLOP/s each epoch achieved.  Real MNIST is used when barenet can find it; timings do not
+depend on the pixel values.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ THREADS = 2
 TRAIN_SIZE = 55000
 TEST_SIZE = 10000
 # barenet's own choice (Sequential.inference_batch_size), given to PyTorch too.
-INFERENCE_BATCH = {"mlp": 4096, "cnn": 128}
+INFERENCE_BATCH = {"mlp": 4096, "cnn": 128, "cnn-valid": 128}
+# Padding of both convolutions: the `cnn` preset's "same", or none in the classic network that
+# issue 6 quotes ("cnn-valid", 5x5 maps to the dense layer instead of 7x7).
+CNN_PADDING = {"cnn": 1, "cnn-valid": 0}
 
 
 def load_data():
@@ -55,9 +60,9 @@ def flops_per_sample(network: str) -> float:
     """Multiply-adds x 2 of one forward pass; training is about three times that."""
     if network == "mlp":
         return 2.0 * (784 * 256 + 256 * 256 + 256 * 10)
-    conv1 = 28 * 28 * 32 * 9  # "same" padding keeps 28x28, then 14x14 after pooling
-    conv2 = 14 * 14 * 64 * 32 * 9
-    return 2.0 * (conv1 + conv2 + 7 * 7 * 64 * 10)
+    side1 = 26 + 2 * CNN_PADDING[network]  # 28 or 26, then halved by pooling
+    side2 = side1 // 2 - 2 + 2 * CNN_PADDING[network]  # 14 or 11
+    return 2.0 * (side1**2 * 32 * 9 + side2**2 * 64 * 32 * 9 + (side2 // 2) ** 2 * 64 * 10)
 
 
 # -- workers: one measurement per process ---------------------------------------------------
@@ -75,6 +80,11 @@ def barenet_worker(network: str, fraction: float) -> dict:
     else:
         config = presets.cnn(math.ceil(n / 128))
         config["layers"] = [spec for spec in config["layers"] if spec["type"] != "Deskew"]
+        if not CNN_PADDING[network]:
+            for spec in config["layers"]:
+                if spec["type"] == "Conv2D":
+                    spec["config"]["padding"] = 0
+            config["layers"][-2]["config"]["in_features"] = 64 * 5 * 5
     net = bn.Sequential.from_config(config, seed=0)
     batch = config["batch_size"]
     start = time.perf_counter()
@@ -106,10 +116,11 @@ def torch_worker(network: str, fraction: float) -> dict:
                               nn.Linear(256, 10))
         opt, batch = torch.optim.SGD(model.parameters(), lr=0.04), 100
     else:
-        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3, padding=1),
-                              nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1),
+        pad = CNN_PADDING[network]
+        model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3, padding=pad),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=pad),
                               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
-                              nn.Linear(64 * 7 * 7, 10))
+                              nn.Linear(64 * (7 if pad else 5) ** 2, 10))
         opt, batch = torch.optim.Adam(model.parameters(), lr=1e-3), 128
     loss_fn = nn.CrossEntropyLoss()  # log-softmax + NLL: the fused form barenet uses too
     model.train()

@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_torch.py"
 
 @pytest.mark.torch
 @pytest.mark.parametrize("library", ["barenet", "torch"])
-@pytest.mark.parametrize("network", ["mlp", "cnn"])
+@pytest.mark.parametrize("network", ["mlp", "cnn", "cnn-valid"])
 def test_benchmark_workers_run(library, network):
     if library == "torch":
         require("torch")

@@ -97,6 +97,16 @@ def test_random_affine_moves_mass_within_its_limits():
     assert np.abs(r_mean - 7).max() > 0.5  # and it does move them
 
 
+def test_random_affine_flips_about_half_the_images_and_only_with_flip():
+    images = RNG.random((200, 1, 6, 6)).astype(np.float32)
+    same = random_affine(images, np.random.default_rng(4), 0.0, 0.0)
+    np.testing.assert_allclose(same, images, atol=1e-6)
+    out = random_affine(images, np.random.default_rng(4), 0.0, 0.0, flip=True)
+    mirrored = np.all(np.abs(out - images[..., ::-1]) < 1e-6, axis=(1, 2, 3))
+    kept = np.all(np.abs(out - images) < 1e-6, axis=(1, 2, 3))
+    assert np.all(mirrored | kept) and 70 < mirrored.sum() < 130
+
+
 def test_random_affine_refuses_images_that_are_not_square():
     with pytest.raises(ValueError, match="square single-channel"):
         random_affine(np.zeros((2, 3, 5)), np.random.default_rng(0))

@@ -40,8 +40,9 @@ class Deskew(Layer):
 
         (r + r̄ - r₀,  c + c̄ - c₀ + α(r - r₀))      with (r₀, c₀) the middle of the image.
 
-    A blank image, or one whose pixels lie on one row, is only moved.  Input (N, 1, H, W) or
-    (N, H, W); output of the same shape.
+    Pixels are ink intensities, ≥ 0 (so Deskew comes before any ``Rescale``).  A blank image,
+    or one whose ink lies on one row, is only moved.  Input (N, 1, H, W) or (N, H, W); output
+    of the same shape.
 
     Deskew prepares the data: it has no backward pass, so no trainable layer may come before
     it.  As a layer it is saved with the model, so ``predict`` and the drawing mode deskew
