@@ -49,6 +49,39 @@ def test_conv2d_matches_the_loop_definition(c, o, hw, k, stride, pad):
     np.testing.assert_allclose(layer.forward(x), expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("c, o, hw, pad", [(16, 3, (14, 14), 1), (17, 2, (7, 10), 0),
+                                           (16, 2, (3, 3), 1), (16, 4, (5, 4), 2),
+                                           (32, 1, (2, 9), 1)])
+def test_winograd_convolution_matches_the_loop_definition(c, o, hw, pad):
+    """Images that fill whole 4x4 output blocks or not, smaller than one block, and padded
+    more than the kernel needs."""
+    layer = bn.Conv2D(c, o, 3, padding=pad)
+    assert layer.winograd
+    layer.build((c, *hw), RNG, np.float64)
+    layer.params["b"][...] = RNG.normal(size=o)
+    x = RNG.normal(size=(3, c, *hw))
+    expected = conv_loops(x, layer.params["W"], layer.params["b"], 1, pad)
+    np.testing.assert_allclose(layer.forward(x), expected, atol=1e-11)
+
+
+def test_winograd_and_im2col_agree_in_float32():
+    """The cnn preset's second convolution, both ways: F(4x4, 3x3) rounds differently, by
+    about 1e-6 of the values' scale."""
+    x = RNG.normal(size=(4, 32, 14, 14)).astype(np.float32)
+    g = RNG.normal(size=(4, 64, 14, 14)).astype(np.float32)
+    results = []
+    for winograd in (False, True):
+        layer = bn.Conv2D(32, 64, 3, padding="same", bias_init=0.1)
+        layer.build((32, 14, 14), np.random.default_rng(0), np.float32)
+        layer.winograd = winograd
+        y = layer.forward(x, training=True)
+        results.append((y, layer.backward(g), layer.grads["W"].copy(), layer.grads["b"].copy()))
+        assert all(a.dtype == np.float32 for a in results[-1])
+    for im2col_value, winograd_value in zip(*results, strict=True):
+        scale = np.abs(im2col_value).max()
+        np.testing.assert_allclose(winograd_value, im2col_value, atol=1e-5 * scale)
+
+
 @pytest.mark.parametrize("size, stride, hw", [(2, 2, (6, 6)), (2, 2, (7, 5)), (3, 2, (7, 7))])
 def test_pooling_matches_the_loop_definition(size, stride, hw):
     x = RNG.normal(size=(2, 3, *hw))

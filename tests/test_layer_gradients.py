@@ -78,6 +78,9 @@ def test_dropout_in_training_and_evaluation():
     (1, 1, (4, 4), 1, 1, 0),
     (2, 3, (9, 8), 5, 3, 2),
     (8, 3, (6, 5), 3, 1, 1),
+    (16, 3, (6, 5), 3, 1, 1),  # this and the next two: Winograd (3x3, stride 1, 16+ channels)
+    (17, 2, (9, 7), 3, 1, 0),
+    (16, 2, (3, 4), 3, 1, 2),
     (5, 2, (7, 7), (3, 2), 2, 0),
 ])
 def test_conv2d(c_in, c_out, hw, k, stride, padding):

@@ -124,6 +124,7 @@ def test_matmul_in_blocks_matches_numpy(threads, shape):
 LAYERS = {
     "conv": lambda: Conv2D(3, 4, kernel_size=3, stride=2, padding=1),
     "conv-few-channels": lambda: Conv2D(3, 4, kernel_size=(3, 1), padding="same"),
+    "conv-winograd": lambda: Conv2D(16, 4, kernel_size=3, padding="same"),
     "maxpool": lambda: MaxPool2D(2),
     "maxpool-overlapping": lambda: MaxPool2D(3, stride=2),
     "relu": ReLU,
@@ -133,8 +134,8 @@ LAYERS = {
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layers_give_the_same_numbers_on_threads(threads, name):
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(7, 3, 9, 11))
+    channels = getattr(LAYERS[name](), "in_channels", 3)
+    x = np.random.default_rng(3).normal(size=(7, channels, 9, 11))
     results = []
     for threaded in (False, True):
         layer = LAYERS[name]()

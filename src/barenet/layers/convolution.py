@@ -1,4 +1,4 @@
-"""2-D convolution, computed as one matrix product per batch (im2col).
+"""2-D convolution: one matrix product per batch (im2col), or Winograd's F(4x4, 3x3).
 
 Layout NCHW: a batch of N images with C channels of H x W pixels.  Weights follow PyTorch's
 layout, W of shape (out_channels, in_channels, kh, kw), so they can be compared and exchanged.
@@ -6,13 +6,22 @@ layout, W of shape (out_channels, in_channels, kh, kw), so they can be compared 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from barenet import backend, initializers, parallel
 from barenet.errors import ConfigError
+from barenet.layers import winograd
 from barenet.layers.base import Layer, Shape, shape_mismatch
 from barenet.layers.dense import _positive_int
+
+WINOGRAD_MIN_CHANNELS = 16
+"""3x3 convolutions with stride 1 and at least this many input channels use Winograd's
+F(4x4, 3x3) (``layers/winograd.py``); others im2col.  With fewer channels the 36 products of
+the transformed tiles are too thin to beat one im2col product (crossover between 8 and 16
+channels on this project's machine)."""
 
 
 def pair(value, what: str, layer: str) -> tuple[int, int]:
@@ -83,6 +92,10 @@ class Conv2D(Layer):
         dC/db = Σ dC/dY over N, Ho, Wo
         dC/dcols = dC/dY · W, added back onto the input's pixels (col2im) = dC/dX
 
+    3x3 kernels with stride 1 (and at least :data:`WINOGRAD_MIN_CHANNELS` input channels)
+    take Winograd's F(4x4, 3x3) instead, which needs a quarter of the multiplications
+    (``layers/winograd.py``).
+
     Each core takes its own slice of the images (``barenet.parallel``): its rows of ``cols``
     and Y, and its share of dC/dW and dC/db, which are then added up.
 
@@ -122,6 +135,8 @@ class Conv2D(Layer):
         else:
             raise ConfigError(f"Conv2D: padding must be an integer >= 0 or 'same', got {padding!r}")
         self.padding = padding
+        self.winograd = (self.kernel_size == (3, 3) and self.stride == 1
+                         and self.in_channels >= WINOGRAD_MIN_CHANNELS)
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
 
@@ -151,61 +166,112 @@ class Conv2D(Layer):
         })
 
     def _weight_matrix(self):
-        """W as (O, kh·kw·C), the column order of ``cols``."""
-        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+        """[Wᵀ; b] of shape (kh·kw·C + 1, O): W's rows in the column order of ``cols``, then
+        the bias, which meets the column of ones that ends ``cols``."""
+        w = self.params["W"].transpose(2, 3, 1, 0).reshape(-1, self.out_channels)
+        return backend.xp.concatenate([w, self.params["b"][None]])
 
     def forward(self, x, training: bool = False):
-        xp = backend.xp
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
         n, _, h, w = x.shape
         out_h = conv_output_size(h, kh, self.stride, ph)
         out_w = conv_output_size(w, kw, self.stride, pw)
+        self._in_hw, self._out_hw = (h, w), (out_h, out_w)
+        y = backend.xp.empty((n, out_h, out_w, self.out_channels), dtype=x.dtype)
+        # x[s].transpose(0, 2, 3, 1): the channels-last view of slice s, free for a conv's output
+        if self.winograd:
+            self._winograd_forward(x, y)
+        else:
+            self._im2col_forward(x, y)
+        return y.transpose(0, 3, 1, 2)
+
+    def _im2col_forward(self, x, y):
+        xp = backend.xp
+        (kh, kw), (ph, pw) = self.kernel_size, self.pad
+        n = len(x)
+        out_h, out_w = self._out_hw
         positions = out_h * out_w
-        self._cols = xp.empty((n * positions, kh * kw * self.in_channels), dtype=x.dtype)
-        y = xp.empty((n * positions, self.out_channels), dtype=x.dtype)
-        w_t, b = self._weight_matrix().T, self.params["b"]
+        depth = kh * kw * self.in_channels
+        # [cols 1]: the bias rides in the product instead of a pass over Y (and back, dC/db)
+        self._cols = xp.empty((n * positions, depth + 1), dtype=x.dtype)
+        y = y.reshape(n * positions, self.out_channels)
+        weights = self._weight_matrix()
 
         def convolve(s):  # the images of slice s, on one core
             rows = slice(s.start * positions, s.stop * positions)
-            x_s = x[s].transpose(0, 2, 3, 1)  # channels-last view: free for a conv's output
+            x_s = x[s].transpose(0, 2, 3, 1)
             if ph or pw:
                 x_s = xp.pad(x_s, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-            im2col(x_s, kh, kw, self.stride, out_h, out_w, out=self._cols[rows])
-            xp.matmul(self._cols[rows], w_t, out=y[rows])  # (N·Ho·Wo, O)
-            y[rows] += b
+            im2col(x_s, kh, kw, self.stride, out_h, out_w, out=self._cols[rows, :depth])
+            self._cols[rows, depth] = 1
+            xp.matmul(self._cols[rows], weights, out=y[rows])  # (N·Ho·Wo, O)
 
         parallel.for_slices(n, convolve)  # one share per core: pieces cost more than they save
-        self._padded_shape = (n, h + 2 * ph, w + 2 * pw, self.in_channels)
-        self._out_hw = (out_h, out_w)
-        return y.reshape(n, out_h, out_w, self.out_channels).transpose(0, 3, 1, 2)
+
+    def _winograd_forward(self, x, y):
+        n, c = len(x), self.in_channels
+        t = winograd.transforms(x.dtype)
+        self._u = winograd.kernel_transform(self.params["W"], t)
+        tiles = math.prod(winograd.blocks(*self._out_hw))  # per image
+        self._v = backend.xp.empty((winograd.TILE ** 2, n * tiles, c), dtype=x.dtype)
+
+        def convolve(s):  # the images of slice s, on one core
+            winograd.forward(x[s].transpose(0, 2, 3, 1), self.pad, self._u, self.params["b"], t,
+                             out=y[s], v=self._v[:, s.start * tiles : s.stop * tiles])
+
+        parallel.for_slices(n, convolve)
 
     def backward(self, grad_out):
         xp = backend.xp
-        # (N, O, Ho, Wo) -> (N·Ho·Wo, O), the layout of Y above (no copy when channels-last).
-        g = xp.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, self.out_channels)
+        # (N, O, Ho, Wo) -> (N, Ho, Wo, O), the layout of Y (no copy when channels-last).
+        g = xp.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))
+        d_x = self._winograd_backward(g) if self.winograd else self._im2col_backward(g)
+        return None if d_x is None else d_x.transpose(0, 3, 1, 2)
+
+    def _im2col_backward(self, g):
+        xp = backend.xp
+        n, (h, w), (ph, pw) = len(g), self._in_hw, self.pad
+        g = g.reshape(-1, self.out_channels)
         positions = self._out_hw[0] * self._out_hw[1]
         # dC/dcols per kernel tap: (kh, kw, O, C) weights give (kh, kw, N·Ho·Wo, C) columns,
         # kh·kw matrix products of the same total cost as one, in col2im's preferred order.
         tap_weights = self.params["W"].transpose(2, 3, 0, 1)
-        dx = xp.empty(self._padded_shape, dtype=g.dtype) if self.input_grad_needed else None
+        padded_shape = (n, h + 2 * ph, w + 2 * pw, self.in_channels)
+        d_x = xp.empty(padded_shape, dtype=g.dtype) if self.input_grad_needed else None
 
         def backprop(s):  # the images of slice s, on one core: their share of dC/dW, dC/db
             rows = slice(s.start * positions, s.stop * positions)
             g_s = g[rows]
-            if dx is not None:
-                col2im(g_s @ tap_weights, dx[s], self.stride, *self._out_hw)
-            return g_s.T @ self._cols[rows], backend.column_sums(g_s)
+            if d_x is not None:
+                col2im(g_s @ tap_weights, d_x[s], self.stride, *self._out_hw)
+            # [cols 1]ᵀ·g = [dC/dWᵀ; dC/dbᵀ] (this orientation runs faster than gᵀ·[cols 1])
+            return (self._cols[rows].T @ g_s,)
 
-        d_weights, d_bias = parallel.sum_over_slices(self._padded_shape[0], backprop)
+        (d_weights,) = parallel.sum_over_slices(n, backprop)
         kh, kw = self.kernel_size
-        self.grads["W"][...] = d_weights.reshape(self.out_channels, kh, kw, self.in_channels
-                                                 ).transpose(0, 3, 1, 2)
-        self.grads["b"][...] = d_bias
-        if dx is None:
+        self.grads["W"][...] = d_weights[:-1].reshape(kh, kw, self.in_channels, self.out_channels
+                                                      ).transpose(3, 2, 0, 1)
+        self.grads["b"][...] = d_weights[-1]
+        if d_x is None:
             return None
-        ph, pw = self.pad
-        dx = dx[:, ph : dx.shape[1] - ph, pw : dx.shape[2] - pw, :]
-        return dx.transpose(0, 3, 1, 2)
+        return d_x[:, ph : ph + h, pw : pw + w, :]
+
+    def _winograd_backward(self, g):
+        n, c = len(g), self.in_channels
+        t = winograd.transforms(g.dtype)
+        tiles = self._v.shape[1] // n
+        d_x = (backend.xp.empty((n, *self._in_hw, c), dtype=g.dtype)
+               if self.input_grad_needed else None)
+
+        def backprop(s):  # the images of slice s, on one core: their share of dC/dU, dC/db
+            d_u = winograd.backward(g[s], self._v[:, s.start * tiles : s.stop * tiles], self._u,
+                                    t, self.pad, None if d_x is None else d_x[s])
+            return d_u, backend.column_sums(g[s].reshape(-1, self.out_channels))
+
+        d_u, d_bias = parallel.sum_over_slices(n, backprop)
+        self.grads["W"][...] = winograd.kernel_gradient(d_u, t)
+        self.grads["b"][...] = d_bias
+        return d_x
 
     def get_config(self) -> dict:
         return {
