@@ -31,8 +31,6 @@ import functools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from barenet.parallel import CHUNK_BYTES
-
 TILE = 6  # α: input tile side
 BLOCK = 4  # m: output block side, TILE = BLOCK + 3 - 1
 
@@ -105,26 +103,16 @@ def input_tiles(padded, th: int, tw: int):
     return np.ascontiguousarray(view).reshape(TILE * TILE, -1)
 
 
-def _pieces(n: int, th: int, tw: int, c: int, itemsize: int) -> list[slice]:
-    """Runs of images whose tiles fill about CHUNK_BYTES: the tile copy and its transform
-    then meet in the CPU cache (1.5x faster than whole slices)."""
-    per = max(1, CHUNK_BYTES // (TILE * TILE * th * tw * c * itemsize))
-    return [slice(a, min(a + per, n)) for a in range(0, n, per)]
-
-
 def forward(x, pad, u, bias, t: Transforms, out, v) -> None:
-    """One slice of images: ``x`` (n, H, W, C) channels-last, ``pad`` (ph, pw) zeros on each
-    side, ``u`` from :func:`kernel_transform`.  Writes Y (n, Ho, Wo, O) into ``out``, and V
-    (36, n·th·tw, C), which the backward pass needs, into ``v``."""
+    """A few images (a cache-sized piece of the batch): ``x`` (n, H, W, C) channels-last,
+    ``pad`` (ph, pw) zeros on each side, ``u`` from :func:`kernel_transform`.  Writes Y
+    (n, Ho, Wo, O) into ``out``, and V (36, n·th·tw, C), which the backward pass needs, into
+    ``v``."""
     n, h, w, c = x.shape
     (ph, pw), (th, tw) = pad, blocks(*out.shape[1:3])
-    pieces = _pieces(n, th, tw, c, x.itemsize)
-    padded = np.zeros((pieces[0].stop, BLOCK * th + 2, BLOCK * tw + 2, c), dtype=x.dtype)
-    for s in pieces:
-        p = padded[: s.stop - s.start]  # outside x's place it stays zero
-        p[:, ph : ph + h, pw : pw + w] = x[s]
-        np.matmul(t.input, input_tiles(p, th, tw),
-                  out=v[:, s.start * th * tw : s.stop * th * tw].reshape(TILE * TILE, -1))
+    padded = np.zeros((n, BLOCK * th + 2, BLOCK * tw + 2, c), dtype=x.dtype)
+    padded[:, ph : ph + h, pw : pw + w] = x
+    np.matmul(t.input, input_tiles(padded, th, tw), out=v.reshape(TILE * TILE, -1))
     m = np.matmul(v, u)  # (36, tiles, O)
     m[ONES] += bias
     y = (t.output @ m.reshape(TILE * TILE, -1)).reshape(BLOCK, BLOCK, n, th, tw, -1)
@@ -153,26 +141,21 @@ def _gather_blocks(grad, th: int, tw: int):
 
 
 def backward(grad, v, u, t: Transforms, pad, d_x=None):
-    """One slice: dC/dY (n, Ho, Wo, O) channels-last and the ``v``, ``u`` of the forward
-    pass -> this slice's share of dC/dU (36, C, O).  When ``d_x`` (n, H, W, C) is given,
-    dC/dX is written there."""
+    """A few images: dC/dY (n, Ho, Wo, O) channels-last and the ``v``, ``u`` of the forward
+    pass -> their share of dC/dU (36, C, O).  When ``d_x`` (n, H, W, C) is given, dC/dX is
+    written there."""
     n, _, _, o = grad.shape
     th, tw = blocks(*grad.shape[1:3])
     tiles, c = v.shape[1:]
     d_m = (t.output.T @ _gather_blocks(grad, th, tw)).reshape(TILE * TILE, tiles, o)
     d_u = np.matmul(v.transpose(0, 2, 1), d_m)
-    if d_x is None:
-        return d_u
-    d_v = np.matmul(d_m, u.transpose(0, 2, 1))  # (36, tiles, C)
-    (ph, pw), (h, w) = pad, d_x.shape[1:3]
-    pieces = _pieces(n, th, tw, c, d_x.itemsize)
-    d_padded = np.empty((pieces[0].stop, BLOCK * th + 2, BLOCK * tw + 2, c), dtype=d_x.dtype)
-    for s in pieces:
-        d_v_s = d_v[:, s.start * th * tw : s.stop * th * tw].reshape(TILE * TILE, -1)
-        d_tiles = (t.input.T @ d_v_s).reshape(TILE, TILE, s.stop - s.start, th, tw, c)
-        d_p = d_padded[: s.stop - s.start]
-        _add_tiles(d_tiles, d_p)
-        d_x[s] = d_p[:, ph : ph + h, pw : pw + w]
+    if d_x is not None:
+        d_v = np.matmul(d_m, u.transpose(0, 2, 1))  # (36, tiles, C)
+        d_tiles = (t.input.T @ d_v.reshape(TILE * TILE, -1)).reshape(TILE, TILE, n, th, tw, c)
+        d_padded = np.empty((n, BLOCK * th + 2, BLOCK * tw + 2, c), dtype=d_x.dtype)
+        _add_tiles(d_tiles, d_padded)
+        (ph, pw), (h, w) = pad, d_x.shape[1:3]
+        d_x[...] = d_padded[:, ph : ph + h, pw : pw + w]
     return d_u
 
 
