@@ -23,6 +23,9 @@ F(4x4, 3x3) (``layers/winograd.py``); others im2col.  With fewer channels the 36
 the transformed tiles are too thin to beat one im2col product (crossover between 8 and 16
 channels on this project's machine)."""
 
+WINOGRAD_PIECE_BYTES = 1 << 19
+"""Input bytes of the pieces of a batch that a Winograd convolution works through."""
+
 
 def pair(value, what: str, layer: str) -> tuple[int, int]:
     """``3`` -> (3, 3); ``(3, 5)`` stays; anything else is refused."""
@@ -224,7 +227,7 @@ class Conv2D(Layer):
         # hundred tiles run faster than of thousands.  A training step of `cnn` took 0.8x
         # as long as with one share of the batch per core.
         self._sample_bytes = x[:1].nbytes
-        parallel.for_slices(n, convolve, self._sample_bytes)
+        parallel.for_slices(n, convolve, self._sample_bytes, WINOGRAD_PIECE_BYTES)
 
     def backward(self, grad_out):
         xp = backend.xp
@@ -273,7 +276,8 @@ class Conv2D(Layer):
                                     t, self.pad, None if d_x is None else d_x[s])
             return d_u, backend.column_sums(g[s].reshape(-1, self.out_channels))
 
-        d_u, d_bias = parallel.sum_over_slices(n, backprop, self._sample_bytes)
+        d_u, d_bias = parallel.sum_over_slices(n, backprop, self._sample_bytes,
+                                               WINOGRAD_PIECE_BYTES)
         self.grads["W"][...] = winograd.kernel_gradient(d_u, t)
         self.grads["b"][...] = d_bias
         return d_x

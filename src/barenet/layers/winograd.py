@@ -161,16 +161,15 @@ def backward(grad, v, u, t: Transforms, pad, d_x=None):
 
 def _add_tiles(d_tiles, d_padded) -> None:
     """The adjoint of :func:`input_tiles`: tiles (6, 6, n, th, tw, C) added onto the padded
-    images they were read from.  Tiles overlap by two pixels, so positions i, j < 4 of every
-    tile cover each pixel once (a copy) and the two last rows and columns are added on top."""
-    th, tw = d_tiles.shape[3:5]
+    images they were read from.  Tiles overlap by two pixels: their first 4x4 pixels cover
+    the images once (one copy), and their two last rows and columns are added on top."""
+    n, th, tw, c = d_tiles.shape[2:]
     rows, cols = BLOCK * th, BLOCK * tw
+    d_padded[:, :rows, :cols].reshape(n, th, BLOCK, tw, BLOCK, c)[...] = \
+        d_tiles[:BLOCK, :BLOCK].transpose(2, 3, 0, 4, 1, 5)
     d_padded[:, rows:] = 0
-    d_padded[:, :, cols:] = 0
+    d_padded[:, :rows, cols:] = 0
     for i in range(TILE):
         for j in range(TILE):
-            target = d_padded[:, i : i + rows : BLOCK, j : j + cols : BLOCK]
-            if i < BLOCK and j < BLOCK:
-                target[...] = d_tiles[i, j]
-            else:
-                target += d_tiles[i, j]
+            if i >= BLOCK or j >= BLOCK:
+                d_padded[:, i : i + rows : BLOCK, j : j + cols : BLOCK] += d_tiles[i, j]
