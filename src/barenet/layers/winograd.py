@@ -120,24 +120,27 @@ def forward(x, pad, u, bias, t: Transforms, out, v) -> None:
 
 
 def _scatter_blocks(y, out) -> None:
-    """Output blocks (4, 4, n, th, tw, O) -> images ``out`` (n, Ho, Wo, O), cropping blocks
-    that stick out: 16 strided copies, one per position in the block."""
-    for i in range(BLOCK):
-        for j in range(BLOCK):
-            target = out[:, i::BLOCK, j::BLOCK]
-            target[...] = y[i, j][:, : target.shape[1], : target.shape[2]]
+    """Output blocks (4, 4, n, th, tw, O) -> images ``out`` (n, Ho, Wo, O), cropping the
+    blocks that stick out."""
+    n, th, tw, o = y.shape[2:]
+    out_h, out_w = out.shape[1:3]
+    full = out if (out_h, out_w) == (BLOCK * th, BLOCK * tw) else \
+        np.empty((n, BLOCK * th, BLOCK * tw, o), dtype=out.dtype)
+    full.reshape(n, th, BLOCK, tw, BLOCK, o)[...] = y.transpose(2, 3, 0, 4, 1, 5)
+    if full is not out:
+        out[...] = full[:, :out_h, :out_w]
 
 
 def _gather_blocks(grad, th: int, tw: int):
     """dC/dY (n, Ho, Wo, O) -> (16, n·th·tw·O) in the layout of :func:`forward`'s blocks,
     with zeros where blocks stick out."""
-    n, _, _, o = grad.shape
-    blocks_ = np.zeros((BLOCK, BLOCK, n, th, tw, o), dtype=grad.dtype)
-    for i in range(BLOCK):
-        for j in range(BLOCK):
-            source = grad[:, i::BLOCK, j::BLOCK]
-            blocks_[i, j][:, : source.shape[1], : source.shape[2]] = source
-    return blocks_.reshape(BLOCK * BLOCK, -1)
+    n, out_h, out_w, o = grad.shape
+    if (out_h, out_w) != (BLOCK * th, BLOCK * tw):
+        full = np.zeros((n, BLOCK * th, BLOCK * tw, o), dtype=grad.dtype)
+        full[:, :out_h, :out_w] = grad
+        grad = full
+    blocks_ = grad.reshape(n, th, BLOCK, tw, BLOCK, o).transpose(2, 4, 0, 1, 3, 5)
+    return np.ascontiguousarray(blocks_).reshape(BLOCK * BLOCK, -1)
 
 
 def backward(grad, v, u, t: Transforms, pad, d_x=None):
@@ -162,14 +165,17 @@ def backward(grad, v, u, t: Transforms, pad, d_x=None):
 def _add_tiles(d_tiles, d_padded) -> None:
     """The adjoint of :func:`input_tiles`: tiles (6, 6, n, th, tw, C) added onto the padded
     images they were read from.  Tiles overlap by two pixels: their first 4x4 pixels cover
-    the images once (one copy), and their two last rows and columns are added on top."""
+    the images once (a copy), and their two last rows and columns are added on top."""
     n, th, tw, c = d_tiles.shape[2:]
     rows, cols = BLOCK * th, BLOCK * tw
     d_padded[:, :rows, :cols].reshape(n, th, BLOCK, tw, BLOCK, c)[...] = \
         d_tiles[:BLOCK, :BLOCK].transpose(2, 3, 0, 4, 1, 5)
     d_padded[:, rows:] = 0
     d_padded[:, :rows, cols:] = 0
-    for i in range(TILE):
-        for j in range(TILE):
-            if i >= BLOCK or j >= BLOCK:
-                d_padded[:, i : i + rows : BLOCK, j : j + cols : BLOCK] += d_tiles[i, j]
+    for k in range(BLOCK, TILE):
+        below = d_padded[:, k : k + rows : BLOCK, :cols].reshape(n, th, tw, BLOCK, c)
+        below += d_tiles[k, :BLOCK].transpose(1, 2, 3, 0, 4)  # row k of the tiles, j < 4
+        right = d_padded[:, :rows, k : k + cols : BLOCK].reshape(n, th, BLOCK, tw, c)
+        right += d_tiles[:BLOCK, k].transpose(1, 2, 0, 3, 4)  # column k, i < 4
+        for j in range(BLOCK, TILE):
+            d_padded[:, k : k + rows : BLOCK, j : j + cols : BLOCK] += d_tiles[k, j]
