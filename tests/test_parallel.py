@@ -53,6 +53,14 @@ def test_for_slices_visits_every_sample_once_on_several_threads(threads, sample_
     assert len(names) >= 2  # two threads held pieces at the same time
 
 
+def test_pieces_follow_the_piece_size_asked_for(threads):
+    with parallel.cores_in_use():  # shares of 33, 33 and 34 samples, in pieces of 4
+        pieces = parallel.pieces(100, sample_bytes=10, piece_bytes=40)
+        assert [s.stop - s.start for s in pieces[:9]] == [4] * 8 + [1]
+        assert len(pieces) == 3 * 9 and pieces[-1] == slice(98, 100)
+        assert len(parallel.pieces(100, sample_bytes=10)) == 3  # CHUNK_BYTES: whole shares
+
+
 def test_a_slower_thread_takes_fewer_pieces(threads):
     taken = collections.Counter()
 
@@ -180,8 +188,9 @@ def test_a_convolutional_model_trains_the_same_on_any_number_of_threads(monkeypa
     for count in counts:
         monkeypatch.setenv("BARENET_NUM_THREADS", count)
         normalise = [BatchNorm()] if exact else []
-        model = (Sequential([Conv2D(1, 4, 3), ReLU(), MaxPool2D(2), *normalise, Flatten(),
-                             Dense(36, 3), Softmax()], input_shape=(1, 8, 8))
+        model = (Sequential([Conv2D(1, 16, 3), ReLU(),  # im2col, then Winograd
+                             Conv2D(16, 4, 3, padding="same"), MaxPool2D(2), *normalise,
+                             Flatten(), Dense(36, 3), Softmax()], input_shape=(1, 8, 8))
                  .compile(Adam(1e-2), CrossEntropy(), seed=0))
         model.fit(x, y, epochs=2, batch_size=16, verbose=False)
         weights.append(model.get_weights())
