@@ -101,7 +101,8 @@ class Conv2D(Layer):
     (``layers/winograd.py``).
 
     Each core takes its own slice of the images (``barenet.parallel``): its rows of ``cols``
-    and Y, and its share of dC/dW and dC/db, which are then added up.
+    and Y, and its share of dC/dW and dC/db, which are then added up.  (Winograd convolutions
+    cut the batch into smaller pieces, which the cores take in turn.)
 
     Shapes are NCHW, but the output is stored channels-last in memory (its NCHW view has
     strides of an NHWC array, like PyTorch's ``channels_last``): the matrix product produces
