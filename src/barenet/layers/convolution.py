@@ -183,7 +183,6 @@ class Conv2D(Layer):
         out_w = conv_output_size(w, kw, self.stride, pw)
         self._in_hw, self._out_hw = (h, w), (out_h, out_w)
         y = backend.xp.empty((n, out_h, out_w, self.out_channels), dtype=x.dtype)
-        # x[s].transpose(0, 2, 3, 1): the channels-last view of slice s, free for a conv's output
         if self.winograd:
             self._winograd_forward(x, y)
         else:
@@ -204,7 +203,7 @@ class Conv2D(Layer):
 
         def convolve(s):  # the images of slice s, on one core
             rows = slice(s.start * positions, s.stop * positions)
-            x_s = x[s].transpose(0, 2, 3, 1)
+            x_s = x[s].transpose(0, 2, 3, 1)  # channels-last view: free for a conv's output
             if ph or pw:
                 x_s = xp.pad(x_s, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
             im2col(x_s, kh, kw, self.stride, out_h, out_w, out=self._cols[rows, :depth])
@@ -217,7 +216,7 @@ class Conv2D(Layer):
         n, c = len(x), self.in_channels
         t = winograd.transforms(x.dtype)
         self._u = winograd.kernel_transform(self.params["W"], t)
-        tiles = math.prod(winograd.blocks(*self._out_hw))  # per image
+        tiles = self._tiles_per_image()
         self._v = backend.xp.empty((winograd.TILE ** 2, n * tiles, c), dtype=x.dtype)
 
         def convolve(s):  # the images of piece s
@@ -228,8 +227,10 @@ class Conv2D(Layer):
         # stay in the CPU's caches, and products of a few hundred tiles run faster than of
         # thousands.  A training step of `cnn` took about 15% less time than with one share
         # of the batch per core.
-        self._sample_bytes = x[:1].nbytes
-        parallel.for_slices(n, convolve, self._sample_bytes, WINOGRAD_PIECE_BYTES)
+        parallel.for_slices(n, convolve, x[:1].nbytes, WINOGRAD_PIECE_BYTES)
+
+    def _tiles_per_image(self) -> int:
+        return math.prod(winograd.blocks(*self._out_hw))
 
     def backward(self, grad_out):
         xp = backend.xp
@@ -269,7 +270,7 @@ class Conv2D(Layer):
     def _winograd_backward(self, g):
         n, c = len(g), self.in_channels
         t = winograd.transforms(g.dtype)
-        tiles = self._v.shape[1] // n
+        tiles = self._tiles_per_image()
         d_x = (backend.xp.empty((n, *self._in_hw, c), dtype=g.dtype)
                if self.input_grad_needed else None)
 
@@ -278,8 +279,9 @@ class Conv2D(Layer):
                                     t, self.pad, None if d_x is None else d_x[s])
             return d_u, backend.column_sums(g[s].reshape(-1, self.out_channels))
 
-        d_u, d_bias = parallel.sum_over_slices(n, backprop, self._sample_bytes,
-                                               WINOGRAD_PIECE_BYTES)
+        # The forward pass's pieces: sized by the bytes of one input image.
+        image_bytes = math.prod(self._in_hw) * c * g.itemsize
+        d_u, d_bias = parallel.sum_over_slices(n, backprop, image_bytes, WINOGRAD_PIECE_BYTES)
         self.grads["W"][...] = winograd.kernel_gradient(d_u, t)
         self.grads["b"][...] = d_bias
         return d_x
