@@ -51,6 +51,24 @@ def test_cross_entropy_fused_with_softmax(labels):
     check_cost_gradient(logits_cost, z, target)
 
 
+@pytest.mark.parametrize("targets", ["integer", "one_hot", "soft"])
+def test_cross_entropy_fused_forward_equals_the_separate_steps(targets):
+    """A training step's one-pass (cost, probabilities, dC/dZ) equals Softmax's output,
+    loss_from_logits and gradient_from_logits, for labels, one-hot rows and soft targets."""
+    z = RNG.normal(size=(7, 4)) * 5
+    t = RNG.integers(0, 4, size=7)
+    target = {"integer": t, "one_hot": np.eye(4)[t], "soft": softmax(RNG.normal(size=(7, 4)))}
+    target = target[targets]
+    cost = bn.CrossEntropy()
+    loss, probs, grad = cost.fused_forward(bn.Softmax(), z, target)
+    np.testing.assert_allclose(probs, softmax(z), rtol=1e-12)
+    assert loss == pytest.approx(cost.loss_from_logits(z, target), rel=1e-12)
+    np.testing.assert_allclose(grad, cost.gradient_from_logits(softmax(z), target), atol=1e-15)
+    huge = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]], dtype=np.float32)
+    loss, probs, grad = cost.fused_forward(bn.Softmax(), huge, np.array([2, 1]))
+    assert loss == pytest.approx(1e4, rel=1e-6) and np.isfinite(grad).all()
+
+
 def test_cross_entropy_huge_logits_stay_finite():
     z = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]], dtype=np.float32)
     t = np.array([2, 1])

@@ -304,6 +304,26 @@ def test_float32_end_to_end_without_hidden_upcasts():
     assert net.predict(x).dtype == np.float32
 
 
+def test_parameters_are_packed_into_one_array_that_training_updates():
+    """After compile every parameter and gradient is a view of one flat array, which the
+    optimizer updates as the layers' own arrays; set_weights writes through it too."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 6), dtype=np.float32), rng.integers(0, 3, 40)
+    net = bn.Sequential([bn.Dense(6, 5), bn.ReLU(), bn.Dense(5, 3), bn.Softmax()]).compile(
+        bn.SGD(0.1), "cross_entropy", seed=0)
+    (params,), (grads,) = net._params, net._grads
+    assert params.size == grads.size == net.num_params
+    for layer in (net.layers[0], net.layers[2]):
+        for name in ("W", "b"):
+            assert np.shares_memory(layer.params[name], params)
+            assert np.shares_memory(layer.grads[name], grads)
+    before = [w.copy() for w in net.get_weights()]
+    net.fit(x, y, epochs=1, batch_size=8, verbose=False)
+    assert all((w != b).any() for w, b in zip(net.get_weights(), before, strict=True))
+    net.set_weights(before)
+    np.testing.assert_array_equal(params, np.concatenate([w.ravel() for w in before]))
+
+
 def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():
     """The model runs MaxPool2D before a ReLU declared ahead of it; the forward pass and every
     gradient must equal those of the layers run one by one in the declared order."""
@@ -320,8 +340,7 @@ def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():
     out = x  # the declared order, by hand
     for layer in net.layers[:-1]:
         out = layer.forward(out, training=True)
-    probs = net.layers[-1].forward(out)
-    grad = net.cost.gradient_from_logits(probs, y)
+    _, probs, grad = net.cost.fused_forward(net.layers[-1], out, y)
     for layer in net.layers[-2::-1]:
         grad = layer.backward(grad)
         if not layer.input_grad_needed:

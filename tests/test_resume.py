@@ -12,6 +12,7 @@ import pytest
 from synthetic import write_dataset
 
 import barenet as bn
+from barenet import serialization
 from barenet.data import random_affine
 
 
@@ -83,6 +84,30 @@ def test_checkpoint_files(tmp_path):
     model, state = bn.load_checkpoint(path)
     assert model.optimizer.iterations == net.optimizer.iterations and state.epoch == 1
     np.testing.assert_array_equal(bn.load_model(path).predict(x), net.predict(x))
+    # The file keeps one array per parameter and slot, shaped like the parameter, although
+    # the optimizer works on all the parameters packed into one array.
+    tensors, _ = serialization.decode_safetensors(path.read_bytes(), str(path))
+    parameters = [p for layer in net.layers for p in layer.params.values()]
+    for i, value in enumerate(parameters):
+        for slot in ("m", "v"):
+            assert tensors[f"optimizer.{i}.{slot}"].shape == value.shape
+    assert f"optimizer.{len(parameters)}.m" not in tensors
+    for a, b in zip(model.optimizer.slots[0].values(), net.optimizer.slots[0].values(),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_checkpoint_whose_optimizer_state_does_not_fit_is_refused(tmp_path):
+    x, y = toy()
+    net = network()
+    net.fit(x, y, epochs=1, verbose=False)
+    path = tmp_path / "checkpoint.safetensors"
+    bn.save_checkpoint(net, net.training_state, path)
+    tensors, meta = serialization.decode_safetensors(path.read_bytes(), str(path))
+    tensors["optimizer.0.m"] = tensors["optimizer.0.m"].reshape(-1)  # same size, wrong shape
+    path.write_bytes(serialization.encode_safetensors(tensors, meta))
+    with pytest.raises(bn.FormatError, match="optimizer slot 'm' does not fit"):
+        bn.load_checkpoint(path)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

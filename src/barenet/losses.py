@@ -40,6 +40,14 @@ class Cost:
     def gradient(self, y_pred, target):
         raise NotImplementedError
 
+    def fused_forward(self, output_layer: Layer, logits, target) -> tuple:
+        """(C, Ŷ, dC/dZ) for the logits Z that ``output_layer`` (a ``fused_with``) turns into
+        the output Ŷ: what a training step needs, from ``loss_from_logits`` and
+        ``gradient_from_logits``."""
+        output = output_layer.forward(logits, True)
+        return self.loss_from_logits(logits, target), output, \
+            self.gradient_from_logits(output, target)
+
     def get_config(self) -> dict:
         return {}
 
@@ -120,6 +128,26 @@ class CrossEntropy(Cost):
             grad -= target
         grad /= n
         return grad
+
+    def fused_forward(self, output_layer: Layer, logits, target) -> tuple:
+        """All three from one exponential: with S = Z - max Z per row and s = Σₖ e^S,
+        P = e^S / s, C = mean(Σₖ Tₖ·(log s - Sₖ)) and dC/dZ = (P - T)/N.  (The Softmax layer
+        is skipped: the fused backward never needs what it keeps.)"""
+        xp = backend.xp
+        n = logits.shape[0]
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        probs = xp.exp(shifted)
+        sums = probs.sum(axis=-1, keepdims=True)
+        probs /= sums
+        grad = probs / n
+        if is_class_labels(target):
+            rows = xp.arange(n)
+            total = xp.log(sums).sum() - shifted[rows, target].sum()
+            grad[rows, target] -= 1 / n
+        else:
+            total = (target.sum(axis=-1) * xp.log(sums[:, 0])).sum() - (shifted * target).sum()
+            grad -= target / n
+        return float(total) / n, probs, grad  # sum / n: mean() costs several times more here
 
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits} if self.from_logits else {}

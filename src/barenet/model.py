@@ -84,6 +84,26 @@ class TrainingState:
         return cls(**data)
 
 
+def _pack_parameters(layers: list[Layer], dtype) -> tuple[list, list]:
+    """([θ], [g]): every layer's parameters, and their gradients, moved into one flat array
+    each, of which the layers' arrays become views.  The finiteness check and the optimizer
+    then make a few NumPy calls per step instead of a few per array, which is much of the
+    time a small network spends outside its matrix products."""
+    xp = backend.xp
+    owned = [(layer, name) for layer in layers for name in layer.params]
+    total = sum(layer.params[name].size for layer, name in owned)
+    params, grads = xp.empty(total, dtype), xp.zeros(total, dtype)
+    start = 0
+    for layer, name in owned:
+        value = layer.params[name]
+        stop = start + value.size
+        layer.params[name] = params[start:stop].reshape(value.shape)
+        layer.params[name][...] = value
+        layer.grads[name] = grads[start:stop].reshape(value.shape)
+        start = stop
+    return [params], [grads]
+
+
 def optimizer_and_cost(config: dict) -> tuple[optimizers.Optimizer, losses.Cost]:
     """The optimizer and cost a network config names (SGD(0.01) when it names no optimizer)."""
     cost = config["cost"]
@@ -170,8 +190,7 @@ class Sequential:
         fused = self.cost.fused_with
         self._fused = fused is not None and isinstance(self.layers[-1], fused)
         self._run_order = run_order(self.layers)
-        self._params = [p for layer in self.layers for p in layer.params.values()]
-        self._grads = [layer.grads[k] for layer in self.layers for k in layer.params]
+        self._params, self._grads = _pack_parameters(self.layers, self.dtype)
         self.compiled = True
 
     def layer_shapes(self, input_shape: Shape | None = None) -> list[Shape]:
@@ -285,16 +304,19 @@ class Sequential:
         Nothing is updated, and ``applied`` is False, when the cost or a gradient is not finite.
         An applied update uses the layers' ``grads`` as scratch space (see ``optimizers``).
         """
-        output, logits = self._forward(x, training=True)
-        loss = self._loss(output, logits, y)
-        if not math.isfinite(loss):
-            return loss, output, False
+        out = x
+        for layer in self._run_order[:-1]:
+            out = layer.forward(out, True)
         if self._fused:
-            grad = self.cost.gradient_from_logits(output, y)
+            loss, output, grad = self.cost.fused_forward(self._run_order[-1], out, y)
             backward_layers = self._run_order[-2::-1]
         else:
+            output = self._run_order[-1].forward(out, True)
+            loss = self.cost.loss(output, y)
             grad = self.cost.gradient(output, y)
             backward_layers = self._run_order[::-1]
+        if not math.isfinite(loss):
+            return loss, output, False
         for layer in backward_layers:
             grad = layer.backward(grad)
             if not layer.input_grad_needed:
@@ -551,6 +573,38 @@ class Sequential:
     @property
     def num_params(self) -> int:
         return sum(layer.num_params for layer in self.layers)
+
+    def optimizer_state(self) -> dict[str, object]:
+        """The optimizer's slots per parameter, ``{"<parameter index>.<slot>": array}``, in the
+        order of :meth:`variables`: the layout of checkpoint files.  (The optimizer itself
+        works on the packed parameters, one flat array.)"""
+        shapes = [p.shape for layer in self.layers for p in layer.params.values()]
+        out = {}
+        for key, flat in self.optimizer.state_arrays().items():
+            slot = key.split(".", 1)[1]
+            start = 0
+            for i, shape in enumerate(shapes):
+                size = math.prod(shape)
+                out[f"{i}.{slot}"] = flat[start : start + size].reshape(shape)
+                start += size
+        return out
+
+    def load_optimizer_state(self, iterations: int, arrays: dict[str, object]) -> None:
+        """Restore what :meth:`optimizer_state` gave, and the optimizer's step count."""
+        shapes = [p.shape for layer in self.layers for p in layer.params.values()]
+        slots: dict[str, dict[int, object]] = {}
+        for key, value in arrays.items():
+            index, slot = key.split(".", 1)
+            slots.setdefault(slot, {})[int(index)] = value
+        packed = {}
+        for slot, parts in slots.items():
+            if sorted(parts) != list(range(len(shapes))) or any(
+                    parts[i].shape != shape for i, shape in enumerate(shapes)):
+                raise ConfigError(f"the saved optimizer slot {slot!r} does not fit this model's "
+                                  "parameters")
+            packed[f"0.{slot}"] = backend.xp.concatenate(
+                [parts[i].reshape(-1) for i in range(len(shapes))]).astype(self.dtype, copy=False)
+        self.optimizer.load_state(iterations, packed, self._params)
 
     # -- description ------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -114,7 +114,7 @@ def load_model(path) -> Sequential:
 def save_checkpoint(model: Sequential, state: TrainingState, path) -> None:
     """Model, optimizer state and training position, atomically, for ``load_checkpoint``."""
     opt = model.optimizer
-    slots = {f"optimizer.{k}": backend.to_numpy(v) for k, v in opt.state_arrays().items()}
+    slots = {f"optimizer.{k}": backend.to_numpy(v) for k, v in model.optimizer_state().items()}
     write_atomic(path, _encode(model, FORMAT_CHECKPOINT, slots, {
         "optimizer_iterations": str(opt.iterations),
         "training_state": state.to_json(),
@@ -130,7 +130,7 @@ def load_checkpoint(path) -> tuple[Sequential, TrainingState]:
         state = TrainingState.from_json(meta["training_state"])
         slots = {k[len("optimizer."):]: backend.xp.asarray(v) for k, v in tensors.items()
                  if k.startswith("optimizer.")}
-        model.optimizer.load_state(iterations, slots, model._params)
+        model.load_optimizer_state(iterations, slots)
     except (KeyError, ValueError, TypeError, json.JSONDecodeError, BarenetError) as exc:
         raise FormatError(f"{path}: the training state is damaged ({exc!r})") from None
     return model, state
