@@ -575,9 +575,9 @@ class Sequential:
         return sum(layer.num_params for layer in self.layers)
 
     def optimizer_state(self) -> dict[str, object]:
-        """The optimizer's slots per parameter, ``{"<parameter index>.<slot>": array}``, in the
-        order of :meth:`variables`: the layout of checkpoint files.  (The optimizer itself
-        works on the packed parameters, one flat array.)"""
+        """The optimizer's slots per parameter, ``{"<parameter index>.<slot>": array}``, the
+        parameters numbered layer by layer: the layout of checkpoint files.  (The optimizer
+        itself works on the packed parameters, one flat array.)"""
         shapes = [p.shape for layer in self.layers for p in layer.params.values()]
         out = {}
         for key, flat in self.optimizer.state_arrays().items():
