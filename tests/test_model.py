@@ -1,5 +1,7 @@
 """Sequential: building, training, errors, determinism, callbacks and description."""
 
+import copy
+import pickle
 import runpy
 from pathlib import Path
 
@@ -322,6 +324,25 @@ def test_parameters_are_packed_into_one_array_that_training_updates():
     assert all((w != b).any() for w, b in zip(net.get_weights(), before, strict=True))
     net.set_weights(before)
     np.testing.assert_array_equal(params, np.concatenate([w.ravel() for w in before]))
+
+
+@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda net: pickle.loads(pickle.dumps(net))])
+def test_a_copied_model_trains_its_own_parameters(duplicate):
+    """A deep copy or a pickled copy trains exactly like the original, and apart from it."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 6), dtype=np.float32), rng.integers(0, 3, 40)
+    net = bn.Sequential([bn.Dense(6, 5), bn.ReLU(), bn.Dense(5, 3), bn.Softmax()]).compile(
+        bn.Adam(0.01), "cross_entropy", seed=0)
+    net.fit(x, y, epochs=1, batch_size=8, verbose=False)  # the optimizer has slots now
+    twin = duplicate(net)
+    before = net.get_weights()
+    twin.fit(x, y, epochs=2, batch_size=8, seed=1, verbose=False)
+    for a, b in zip(net.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    net.fit(x, y, epochs=2, batch_size=8, seed=1, verbose=False)
+    for a, b in zip(net.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any((a != b).any() for a, b in zip(net.get_weights(), before, strict=True))
 
 
 def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():

@@ -136,6 +136,14 @@ class Sequential:
         for layer in layers or []:
             self.push(layer)
 
+    def __setstate__(self, state: dict) -> None:
+        # A copy (copy.deepcopy, pickle) copies each layer's parameters apart from the packed
+        # arrays they were views of: pack them again, or the optimizer would update copies
+        # that no layer uses.
+        self.__dict__.update(state)
+        if self.compiled:
+            self._params, self._grads = _pack_parameters(self.layers, self.dtype)
+
     # -- building ---------------------------------------------------------------------------
     def push(self, layer: Layer) -> Sequential:
         """Append ``layer``; returns the model so calls chain."""
