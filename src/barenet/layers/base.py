@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from barenet import backend
 from barenet.errors import ConfigError, ShapeError
 
 Shape = tuple[int, ...]
@@ -67,7 +68,7 @@ class Layer:
         """Adopt ``arrays`` (shaped as ``variable_shapes`` says) as parameters and buffers."""
         self.params = {k: v for k, v in arrays.items() if k not in self.buffer_names}
         self.buffers = {k: v for k, v in arrays.items() if k in self.buffer_names}
-        self.grads = {k: v * 0 for k, v in self.params.items()}
+        self.grads = {k: backend.xp.zeros_like(v) for k, v in self.params.items()}
 
     # -- computation ------------------------------------------------------------------------
     def forward(self, x, training: bool = False):
