@@ -2,6 +2,8 @@
 
 Every optimizer sees the model's parameters as one flat list ``params`` with the matching list
 ``grads``; per-parameter state ("slots": velocities, moments) lives in ``self.slots[i]``.
+Every update is element-wise, so ``Sequential`` hands over all its parameters packed into one
+array (a list of one), and each step is a few NumPy calls however many layers there are.
 Updates work in place and use each gradient array as scratch space for the step, so that SGD
 allocates no parameter-sized temporary and RMSProp and Adam one each (a fresh array costs more
 than the arithmetic here).  After ``step`` the gradient arrays no longer hold dC/dθ.
