@@ -69,6 +69,17 @@ def test_cross_entropy_fused_forward_equals_the_separate_steps(targets):
     assert loss == pytest.approx(1e4, rel=1e-6) and np.isfinite(grad).all()
 
 
+def test_binary_cross_entropy_fused_forward_is_sigmoid_then_the_fused_pieces():
+    z = RNG.normal(size=(7, 1)) * 3
+    t = RNG.integers(0, 2, size=(7, 1)).astype(float)
+    cost, layer = bn.BinaryCrossEntropy(), bn.Sigmoid()
+    loss, p, grad = cost.fused_forward(layer, z, t)
+    np.testing.assert_allclose(p, 0.5 * (1 + np.tanh(z / 2)), rtol=1e-12)
+    assert loss == pytest.approx(cost.loss(p, t), rel=1e-9)
+    chain = layer.backward(cost.gradient(p, t))
+    np.testing.assert_allclose(grad, chain, atol=1e-12)
+
+
 def test_cross_entropy_huge_logits_stay_finite():
     z = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]], dtype=np.float32)
     t = np.array([2, 1])

@@ -326,6 +326,22 @@ def test_parameters_are_packed_into_one_array_that_training_updates():
     np.testing.assert_array_equal(params, np.concatenate([w.ravel() for w in before]))
 
 
+def test_a_sigmoid_output_trains_with_binary_cross_entropy():
+    """The generic fused step (Sigmoid, then the fused cost) reports the cost of the output
+    before the update, and learns a separable problem."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0]) > 0).astype(np.float32).reshape(-1, 1)
+    net = bn.Sequential([bn.Dense(4, 1), bn.Sigmoid()]).watch("accuracy").compile(
+        bn.SGD(0.5), bn.BinaryCrossEntropy(), seed=0)
+    expected = net.cost.loss(net.predict(x[:50]), y[:50])
+    loss, output, applied = net.train_step(x[:50], y[:50])
+    assert applied and loss == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(output, net.layers[1]._y)
+    history = net.fit(x, y, epochs=20, batch_size=20, verbose=False)
+    assert history.to_dict()["accuracy"][-1] > 0.95
+
+
 @pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda net: pickle.loads(pickle.dumps(net))])
 def test_a_copied_model_trains_its_own_parameters(duplicate):
     """A deep copy or a pickled copy trains exactly like the original, and apart from it."""
