@@ -293,11 +293,15 @@ class Sequential:
         return max(self.num_outputs, 2)
 
     # -- one step ---------------------------------------------------------------------------
+    def _forward_to_last(self, x, training: bool):
+        """The last layer's input: ``x`` through every layer but the last."""
+        for layer in self._run_order[:-1]:
+            x = layer.forward(x, training)
+        return x
+
     def _forward(self, x, training: bool):
         """(output, logits): logits are the last layer's input when the cost fuses with it."""
-        out = x
-        for layer in self._run_order[:-1]:
-            out = layer.forward(out, training)
+        out = self._forward_to_last(x, training)
         logits = out if self._fused else None
         return self._run_order[-1].forward(out, training), logits
 
@@ -312,9 +316,7 @@ class Sequential:
         Nothing is updated, and ``applied`` is False, when the cost or a gradient is not finite.
         An applied update uses the layers' ``grads`` as scratch space (see ``optimizers``).
         """
-        out = x
-        for layer in self._run_order[:-1]:
-            out = layer.forward(out, True)
+        out = self._forward_to_last(x, True)
         if self._fused:
             loss, output, grad = self.cost.fused_forward(self._run_order[-1], out, y)
             backward_layers = self._run_order[-2::-1]
@@ -582,11 +584,15 @@ class Sequential:
     def num_params(self) -> int:
         return sum(layer.num_params for layer in self.layers)
 
+    def _parameter_shapes(self) -> list[Shape]:
+        """The parameters' shapes, layer by layer: their order in the packed array."""
+        return [p.shape for layer in self.layers for p in layer.params.values()]
+
     def optimizer_state(self) -> dict[str, object]:
         """The optimizer's slots per parameter, ``{"<parameter index>.<slot>": array}``, the
         parameters numbered layer by layer: the layout of checkpoint files.  (The optimizer
         itself works on the packed parameters, one flat array.)"""
-        shapes = [p.shape for layer in self.layers for p in layer.params.values()]
+        shapes = self._parameter_shapes()
         out = {}
         for key, flat in self.optimizer.state_arrays().items():
             slot = key.split(".", 1)[1]
@@ -599,7 +605,7 @@ class Sequential:
 
     def load_optimizer_state(self, iterations: int, arrays: dict[str, object]) -> None:
         """Restore what :meth:`optimizer_state` gave, and the optimizer's step count."""
-        shapes = [p.shape for layer in self.layers for p in layer.params.values()]
+        shapes = self._parameter_shapes()
         slots: dict[str, dict[int, object]] = {}
         for key, value in arrays.items():
             index, slot = key.split(".", 1)
