@@ -187,6 +187,21 @@ def test_all_finite_tells_large_values_from_nan_and_inf(dtype):
         net.check_inputs(a)
 
 
+def test_predict_and_evaluate_check_each_batch_for_nan():
+    """predict and evaluate check each batch for NaN and infinities as they reach it; the
+    error still counts the bad samples of all of x and names the first."""
+    x, y = blobs()
+    net = mlp()
+    bad = x.copy()
+    bad[[9, 30], 1] = [np.inf, np.nan]
+    for run in (lambda: net.predict(bad, batch_size=4),
+                lambda: net.evaluate(bad, y, batch_size=4),
+                lambda: net.predict(bad)):
+        with pytest.raises(bn.DataError, match="in 2 samples, first at index 9"):
+            run()
+    np.testing.assert_allclose(net.predict(x, batch_size=4), net.predict(x), rtol=1e-5, atol=1e-7)
+
+
 def test_divergence_stops_with_epoch_batch_and_untouched_weights():
     x, y = blobs()
     x[150:] *= 1e25  # the squared error of batch 4 overflows float32
