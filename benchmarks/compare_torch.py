@@ -223,7 +223,7 @@ def main() -> None:
             for library in order:
                 runs[library].append(run_worker(library, network, fraction))
         results[network] = runs
-    header = f"{'measure':<28}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
+    header = f"{'measure':<32}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
     print(header)
     print("-" * len(header))
     table = {}
@@ -241,7 +241,7 @@ def main() -> None:
                                        for rb, rt in zip(runs["barenet"], runs["torch"], strict=True))
             table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t,
                                          "paired_ratio": paired}
-            print(f"{label + ' (' + unit + ')':<28}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}"
+            print(f"{label + ' (' + unit + ')':<32}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}"
                   f"{paired:>8.2f}")
             rows.append(f"| {label} ({unit}) | {b:.2f} | {t:.2f} | {b / t:.2f} | {paired:.2f} |")
         barenet_train = table[f"{network}_train"]["barenet"]
