@@ -202,6 +202,38 @@ def test_predict_and_evaluate_check_each_batch_for_nan():
     np.testing.assert_allclose(net.predict(x, batch_size=4), net.predict(x), rtol=1e-5, atol=1e-7)
 
 
+def test_relu_after_a_dense_or_conv_layer_clips_in_place_at_inference_only():
+    """At inference a ReLU writes over the output of the Dense or Conv2D layer before it (a new
+    array nobody else holds), and over nothing else: not the caller's x, not what a Dropout
+    passes through.  The outputs are those of the layers run one by one on fresh arrays."""
+    x, y = blobs()
+    net = (bn.Sequential([bn.ReLU(), bn.Dense(4, 8), bn.ReLU(), bn.Dropout(0.5), bn.ReLU(),
+                          bn.Dense(8, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()],
+                         input_shape=(4,))
+           .compile(bn.SGD(0.1), "cross_entropy"))
+    assert net._in_place == [False, False, True, False, False, False, True, False]
+    conv = (bn.Sequential([bn.Reshape((1, 2, 2)), bn.Conv2D(1, 2, 3, padding="same"), bn.ReLU(),
+                           bn.Flatten(), bn.Dense(8, 3), bn.Softmax()])
+            .compile(bn.SGD(0.1), "cross_entropy"))
+    assert conv._in_place == [False, False, True, False, False]
+    for model in (net, conv):
+        model.fit(x, y, epochs=2, batch_size=32, verbose=False)
+        before = x.copy()
+        out = model.predict(x)
+        np.testing.assert_array_equal(x, before)  # negative entries survive the first ReLU
+        expected = x
+        for layer in model.layers:
+            expected = layer.forward(expected.copy(), False)
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+    # Training keeps the Dense output apart from the ReLU's; inference clips it in place.
+    dense, outputs = net.layers[1], []
+    forward = dense.forward
+    dense.forward = lambda h, training=False: outputs.append(forward(h, training)) or outputs[-1]
+    for training in (True, False):
+        net._forward_to_last(x, training)
+    assert (outputs[0] < 0).any() and (outputs[1] >= 0).all()
+
+
 def test_divergence_stops_with_epoch_batch_and_untouched_weights():
     x, y = blobs()
     x[150:] *= 1e25  # the squared error of batch 4 overflows float32

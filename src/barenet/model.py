@@ -198,6 +198,11 @@ class Sequential:
         fused = self.cost.fused_with
         self._fused = fused is not None and isinstance(self.layers[-1], fused)
         self._run_order = run_order(self.layers)
+        # At inference a ReLU right after a layer whose output is scratch clips it in place.
+        # (Not the last layer: the fused cost may still need its input, the logits.)
+        self._in_place = [i > 0 and isinstance(layer, ReLU) and
+                          self._run_order[i - 1].output_is_scratch
+                          for i, layer in enumerate(self._run_order[:-1])]
         self._params, self._grads = _pack_parameters(self.layers, self.dtype)
         self.compiled = True
 
@@ -302,8 +307,9 @@ class Sequential:
     # -- one step ---------------------------------------------------------------------------
     def _forward_to_last(self, x, training: bool):
         """The last layer's input: ``x`` through every layer but the last."""
-        for layer in self._run_order[:-1]:
-            x = layer.forward(x, training)
+        for layer, in_place in zip(self._run_order[:-1], self._in_place, strict=True):
+            x = layer.forward_in_place(x) if in_place and not training else \
+                layer.forward(x, training)
         return x
 
     def _forward(self, x, training: bool):

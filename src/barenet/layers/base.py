@@ -36,6 +36,9 @@ class Layer:
     differentiable: ClassVar[bool] = True
     """False for layers that only prepare the data (``Deskew``): they have no backward pass,
     so ``compile`` refuses them after a layer with parameters."""
+    output_is_scratch: ClassVar[bool] = False
+    """True when ``forward`` returns a new array that the layer keeps no reference to (Dense,
+    Conv2D): at inference a model lets the next layer write over it (``ReLU.forward_in_place``)."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

@@ -121,6 +121,7 @@ class Conv2D(Layer):
     """
 
     splits_work = True
+    output_is_scratch = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
                  padding=0, init="he", bias_init="zeros"):

@@ -33,6 +33,8 @@ class Dense(Layer):
     Input shape ``(N, in_features)``; output shape ``(N, out_features)``.
     """
 
+    output_is_scratch = True
+
     def __init__(self, in_features: int, out_features: int, init="he", bias_init="zeros"):
         super().__init__()
         self.in_features = _positive_int(in_features, "in_features", "Dense")
