@@ -202,6 +202,47 @@ def test_predict_and_evaluate_check_each_batch_for_nan():
     np.testing.assert_allclose(net.predict(x, batch_size=4), net.predict(x), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_dense_layer_spreads_nan_and_infinities_to_every_output_of_the_sample(dtype):
+    """What predict's check relies on (Layer.spreads_non_finite): one NaN, +inf or -inf in a
+    row of X leaves no value of that row of X·W + b finite, even where the weight it meets
+    is 0 (inf·0 = NaN), while the other rows stay finite."""
+    rng = np.random.default_rng(0)
+    layer = bn.Dense(64, 48)
+    layer.build((64,), rng, dtype)
+    layer.params["W"][5, ::3] = 0
+    for value in (np.nan, np.inf, -np.inf):
+        x = rng.random((300, 64)).astype(dtype)
+        x[[7, 200], [5, 63]] = value
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(layer.forward(x))
+        assert not finite[[7, 200]].any()
+        assert finite[np.r_[:7, 8:200, 201:300]].all()
+
+
+def test_predict_checks_the_first_dense_output_before_any_relu():
+    """predict looks for NaN in the first Dense layer's output, before the ReLU: a -inf that
+    meets only positive weights gives -inf there, which the ReLU would turn into 0 and a
+    finite prediction.  Finite inputs whose products overflow are not refused."""
+    x, _ = blobs()
+    net = mlp()
+    assert net._check_first_output
+    net.layers[0].params["W"][2] = np.abs(net.layers[0].params["W"][2]) + 0.1
+    bad = x.copy()
+    bad[40, 2] = -np.inf
+    with pytest.raises(bn.DataError, match="in 1 samples, first at index 40"):
+        net.predict(bad, batch_size=32)
+    huge = np.full((3, 4), 3e38, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert not np.isfinite(net.layers[0].forward(huge)).all()
+        assert net.predict(huge).shape == (3, 3)
+    relu_first = (bn.Sequential([bn.ReLU(), bn.Dense(4, 3), bn.Softmax()], input_shape=(4,))
+                  .compile(bn.SGD(0.1), "cross_entropy"))
+    assert not relu_first._check_first_output
+    with pytest.raises(bn.DataError, match="in 1 samples, first at index 40"):
+        relu_first.predict(bad, batch_size=32)
+
+
 def test_relu_after_a_dense_or_conv_layer_clips_in_place_at_inference_only():
     """At inference a ReLU writes over the output of the Dense or Conv2D layer before it (a new
     array nobody else holds), and over nothing else: not the caller's x, not what a Dropout

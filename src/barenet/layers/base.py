@@ -39,6 +39,11 @@ class Layer:
     output_is_scratch: ClassVar[bool] = False
     """True when ``forward`` returns a new array that the layer keeps no reference to (Dense,
     Conv2D): at inference a model lets the next layer write over it (``ReLU.forward_in_place``)."""
+    spreads_non_finite: ClassVar[bool] = False
+    """True when a NaN or infinity anywhere in a sample's input makes every value of that
+    sample's output NaN or infinite (Dense).  ``predict`` then looks for NaN in one value of
+    this layer's output per sample instead of reading the whole input (see
+    ``Sequential._checked_forward``)."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

@@ -31,9 +31,14 @@ class Dense(Layer):
         bias_init: initializer of ``b`` (zeros by default).
 
     Input shape ``(N, in_features)``; output shape ``(N, out_features)``.
+
+    A NaN or infinity in a row of X makes every value of that row of Y NaN or infinite
+    (``spreads_non_finite``): each is a sum over the whole row, and NaN·w, ±inf·0 = NaN and
+    ±inf·w = ±inf stay NaN or infinite through any sum.
     """
 
     output_is_scratch = True
+    spreads_non_finite = True
 
     def __init__(self, in_features: int, out_features: int, init="he", bias_init="zeros"):
         super().__init__()
