@@ -559,7 +559,7 @@ class Sequential:
             return self._forward(batch, False)
         with np.errstate(invalid="ignore", over="ignore"):  # bad inputs raise a DataError
             out = self._run_order[0].forward(batch, False)
-        if not backend.all_finite(out.reshape(len(out), -1)[:, :1]) and \
+        if not backend.xp.isfinite(out.reshape(len(out), -1)[:, 0]).all() and \
                 not backend.all_finite(batch):
             raise self._non_finite(x, name)
         return self._forward(out, False, first=1)
