@@ -230,10 +230,10 @@ def main() -> None:
     rows = ["| measure | barenet | PyTorch 2.13 (CPU) | ratio of the medians | median paired "
             "ratio |", "|---|---|---|---|---|"]
     for network, runs in results.items():
-        for key, label, unit in (("train", f"{network} epoch", "s"),
-                                 ("fit_call", f"{network} fit call, 1 epoch", "s"),
-                                 ("infer", f"{network} inference 10k", "s"),
-                                 ("rss_mb", f"{network} peak RSS", "MB")):
+        for key, label, unit, scale in (("train", f"{network} epoch", "s", 1),
+                                        ("fit_call", f"{network} fit call, 1 epoch", "s", 1),
+                                        ("infer", f"{network} inference 10k", "ms", 1e3),
+                                        ("rss_mb", f"{network} peak RSS", "MB", 1)):
             other = "train" if key == "fit_call" else key  # PyTorch's loop is its epoch
             b = statistics.median(r[key] for r in runs["barenet"])
             t = statistics.median(r[other] for r in runs["torch"])
@@ -241,9 +241,10 @@ def main() -> None:
                                        for rb, rt in zip(runs["barenet"], runs["torch"], strict=True))
             table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t,
                                          "paired_ratio": paired}
-            print(f"{label + ' (' + unit + ')':<32}{b:>10.2f}{t:>10.2f}{b / t:>8.2f}"
-                  f"{paired:>8.2f}")
-            rows.append(f"| {label} ({unit}) | {b:.2f} | {t:.2f} | {b / t:.2f} | {paired:.2f} |")
+            print(f"{label + ' (' + unit + ')':<32}{b * scale:>10.2f}{t * scale:>10.2f}"
+                  f"{b / t:>8.2f}{paired:>8.2f}")
+            rows.append(f"| {label} ({unit}) | {b * scale:.2f} | {t * scale:.2f} | {b / t:.2f} "
+                        f"| {paired:.2f} |")
         barenet_train = table[f"{network}_train"]["barenet"]
         gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / barenet_train / 1e9
         table[f"{network}_gflops"] = gflops
