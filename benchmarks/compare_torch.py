@@ -2,6 +2,8 @@
 
     python benchmarks/compare_torch.py            # full epochs, 3 repetitions
     python benchmarks/compare_torch.py --quick    # 1/5 of an epoch, 2 repetitions
+    python benchmarks/compare_torch.py --repeats 30 --networks mlp --json a.json
+    python benchmarks/compare_torch.py --pool a.json b.json   # several runs' table together
 
 Each measurement runs in a fresh subprocess (so peak memory is that run's own), the two
 libraries alternate, and the table gives medians and two barenet/PyTorch ratios (that of the
@@ -17,6 +19,10 @@ each (both libraries in batches of barenet's choice: 1024 for the MLP, 128 for t
 peak RSS of a training run.  It also measures the float32 matrix-product ceiling and the
 GFLOP/s each epoch achieved.  Real MNIST is used when barenet can find it; timings do not
 depend on the pixel values.
+
+Single repetitions of a shared machine scatter widely, so each paired ratio comes with the
+interval that holds its true median with 95% probability (the sign test's, which assumes
+nothing about the scatter); it needs at least 6 repetitions, and narrows as they grow.
 """
 
 from __future__ import annotations
@@ -190,45 +196,64 @@ def run_worker(library: str, network: str, fraction: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="1/5 of an epoch, 2 repetitions")
-    p.add_argument("--repeats", type=int)
-    p.add_argument("--networks", default="mlp,cnn")
-    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
-    p.add_argument("--json", help="also write the results to this file")
-    p.add_argument("--markdown", help="also write the table, as Markdown, to this file")
-    args = p.parse_args()
-    if args.worker:
-        library, network, fraction = args.worker
-        worker = barenet_worker if library == "barenet" else torch_worker
-        print(json.dumps(worker(network, float(fraction))))
-        return
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise SystemExit("PyTorch is the reference: pip install 'torch==2.13.0' (the CPU build "
-                         "on this machine's disk; a bare 'torch' pulls a CUDA build)") from None
-    fraction = 0.2 if args.quick else 1.0
-    repeats = args.repeats or (2 if args.quick else 3)
-    ceiling = gemm_ceiling()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{THREADS} threads; python {platform.python_version()}; {date.today()}")
-    print(f"float32 matrix-product ceiling: {ceiling:.0f} GFLOP/s")
+def median_interval(values, confidence: float = 0.95) -> tuple[float, float] | None:
+    """An interval that holds the median of the distribution the ``values`` were drawn from
+    with probability at least ``confidence``, whatever that distribution (the sign test's
+    interval): the k-th smallest and the k-th largest value, for the largest k with
+    P(B < k) <= (1 - confidence)/2, B ~ Binomial(n, 1/2).  With 15 values it runs from the
+    4th to the 12th.  None when there are too few values (fewer than 6 at 95%)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    below, k = 0.0, 0  # below = P(B < k + 1) once the term for k is added
+    while k < n:
+        below += math.comb(n, k) / 2**n
+        if below > (1 - confidence) / 2:
+            break
+        k += 1
+    return (ordered[k - 1], ordered[n - k]) if k else None
+
+
+def measure(networks: list[str], repeats: int, fraction: float) -> dict:
+    """{network: {"barenet": [run, ...], "torch": [run, ...]}}, the two alternating."""
     results = {}
-    for network in args.networks.split(","):
+    for network in networks:
         runs = {"barenet": [], "torch": []}
         for r in range(repeats):
             order = ("barenet", "torch") if r % 2 == 0 else ("torch", "barenet")
             for library in order:
                 runs[library].append(run_worker(library, network, fraction))
         results[network] = runs
-    header = f"{'measure':<32}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
+    return results
+
+
+def pool(paths: list[str]) -> tuple[dict, float, float]:
+    """(results, ceiling, fraction) of several ``--json`` files taken together: each network's
+    repetitions one after the other, the median of the files' ceilings."""
+    results, ceilings, fractions = {}, [], set()
+    for path in paths:
+        with open(path) as f:
+            saved = json.load(f)
+        ceilings.append(saved["ceiling_gflops"])
+        fractions.add(saved["fraction"])
+        for network, runs in saved["raw"].items():
+            pooled = results.setdefault(network, {"barenet": [], "torch": []})
+            for library in pooled:
+                pooled[library].extend(runs[library])
+    if len(fractions) != 1:
+        raise SystemExit(f"--pool: the files measured different fractions of an epoch "
+                         f"({sorted(fractions)}); pool runs of the same length only")
+    return results, statistics.median(ceilings), fractions.pop()
+
+
+def report(results: dict, ceiling: float, args) -> dict:
+    """Print the table (and write it as Markdown with ``--markdown``); return its figures."""
+    header = (f"{'measure':<32}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
+              f"{'95% interval':>15}")
     print(header)
     print("-" * len(header))
     table = {}
     rows = ["| measure | barenet | PyTorch 2.13 (CPU) | ratio of the medians | median paired "
-            "ratio |", "|---|---|---|---|---|"]
+            "ratio | its 95% interval |", "|---|---|---|---|---|---|"]
     for network, runs in results.items():
         for key, label, unit, scale in (("train", f"{network} epoch", "s", 1),
                                         ("fit_call", f"{network} fit call, 1 epoch", "s", 1),
@@ -237,25 +262,67 @@ def main() -> None:
             other = "train" if key == "fit_call" else key  # PyTorch's loop is its epoch
             b = statistics.median(r[key] for r in runs["barenet"])
             t = statistics.median(r[other] for r in runs["torch"])
-            paired = statistics.median(rb[key] / rt[other]
-                                       for rb, rt in zip(runs["barenet"], runs["torch"], strict=True))
+            ratios = [rb[key] / rt[other]
+                      for rb, rt in zip(runs["barenet"], runs["torch"], strict=True)]
+            paired = statistics.median(ratios)
+            interval = median_interval(ratios)
+            shown = "-" if interval is None else f"{interval[0]:.2f} to {interval[1]:.2f}"
             table[f"{network}_{key}"] = {"barenet": b, "torch": t, "ratio": b / t,
-                                         "paired_ratio": paired}
+                                         "paired_ratio": paired, "paired_interval": interval}
             print(f"{label + ' (' + unit + ')':<32}{b * scale:>10.2f}{t * scale:>10.2f}"
-                  f"{b / t:>8.2f}{paired:>8.2f}")
+                  f"{b / t:>8.2f}{paired:>8.2f}{shown:>15}")
             rows.append(f"| {label} ({unit}) | {b * scale:.2f} | {t * scale:.2f} | {b / t:.2f} "
-                        f"| {paired:.2f} |")
+                        f"| {paired:.2f} | {shown} |")
         barenet_train = table[f"{network}_train"]["barenet"]
         gflops = 3 * flops_per_sample(network) * TRAIN_SIZE / barenet_train / 1e9
         table[f"{network}_gflops"] = gflops
         print(f"{network} training: {gflops:.0f} GFLOP/s achieved by barenet "
-              f"({gflops / ceiling:.0%} of the ceiling)")
+              f"({gflops / ceiling:.0%} of the ceiling); {len(runs['barenet'])} repetitions")
         rows.append(f"| {network} training throughput | {gflops:.0f} GFLOP/s "
-                    f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | | |")
+                    f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | | | |")
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join(rows) + "\n")
+    return table
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="1/5 of an epoch, 2 repetitions")
+    p.add_argument("--repeats", type=int)
+    p.add_argument("--networks", default="mlp,cnn")
+    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--json", help="also write the results to this file")
+    p.add_argument("--markdown", help="also write the table, as Markdown, to this file")
+    p.add_argument("--pool", nargs="+", metavar="JSON",
+                   help="measure nothing: print the table of these --json files taken together")
+    args = p.parse_args()
+    if args.worker:
+        library, network, fraction = args.worker
+        worker = barenet_worker if library == "barenet" else torch_worker
+        print(json.dumps(worker(network, float(fraction))))
+        return
+    if args.pool:
+        results, ceiling, fraction = pool(args.pool)
+        print(f"pooled from {len(args.pool)} files; float32 matrix-product ceiling (median): "
+              f"{ceiling:.0f} GFLOP/s")
+    else:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise SystemExit("PyTorch is the reference: pip install 'torch==2.13.0' (the CPU "
+                             "build on this machine's disk; a bare 'torch' pulls a CUDA build)"
+                             ) from None
+        fraction = 0.2 if args.quick else 1.0
+        repeats = args.repeats or (2 if args.quick else 3)
+        ceiling = gemm_ceiling()
+        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"{THREADS} threads; python {platform.python_version()}; {date.today()}")
+        print(f"float32 matrix-product ceiling: {ceiling:.0f} GFLOP/s")
+        results = measure(args.networks.split(","), repeats, fraction)
+    table = report(results, ceiling, args)
     if args.json:
+        repeats = {network: len(runs["barenet"]) for network, runs in results.items()}
         with open(args.json, "w") as f:
             json.dump({"ceiling_gflops": ceiling, "fraction": fraction, "repeats": repeats,
                        "table": table, "raw": results}, f, indent=1)

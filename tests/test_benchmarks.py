@@ -1,14 +1,25 @@
-"""The benchmark script still runs (a smoke test: it measures nothing here)."""
+"""The benchmark script: its workers still run (a smoke test: they measure nothing here), and
+the statistics it reports are right."""
 
+import importlib.util
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import require
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_torch.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("compare_torch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.torch
@@ -22,3 +33,50 @@ def test_benchmark_workers_run(library, network):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["train"] > 0 and result["infer"] > 0 and result["rss_mb"] > 0
     assert 0 <= result["accuracy"] <= 1
+
+
+@pytest.mark.parametrize(("n", "rank"), [(6, 1), (10, 2), (15, 4), (30, 10), (100, 40)])
+def test_median_interval_takes_the_sign_test_ranks(n, rank):
+    # Ranks of the 95% interval of a median from the sign test's published tables.
+    values = list(np.random.default_rng(n).permutation(n).astype(float))
+    assert _script().median_interval(values) == (rank - 1, n - rank)
+
+
+def test_median_interval_needs_six_values_at_95_percent():
+    assert _script().median_interval([1.0, 2.0, 3.0, 4.0, 5.0]) is None
+
+
+def test_median_interval_holds_the_median_95_times_in_100():
+    # Samples of 15 from an exponential distribution, whose median is ln 2: the interval of
+    # the 4th and 12th values holds it 96.5% of the time (the 5th and 11th: 88%; the 3rd and
+    # 13th: 99.3%).
+    interval = _script().median_interval
+    rng = np.random.default_rng(0)
+    held = [lo <= math.log(2) <= hi for lo, hi in
+            (interval(list(rng.exponential(size=15))) for _ in range(4000))]
+    assert 0.95 <= np.mean(held) <= 0.98
+
+
+def _saved(path, fraction, ceiling, epochs):
+    runs = [{"train": t, "fit_call": t, "infer": 0.05, "rss_mb": 300.0} for t in epochs]
+    path.write_text(json.dumps({"ceiling_gflops": ceiling, "fraction": fraction,
+                                "raw": {"mlp": {"barenet": runs, "torch": runs}}}))
+    return str(path)
+
+
+def test_pool_takes_the_runs_of_several_files_together(tmp_path):
+    a = _saved(tmp_path / "a.json", 1.0, 100.0, [1.0, 2.0])
+    b = _saved(tmp_path / "b.json", 1.0, 140.0, [3.0])
+    results, ceiling, fraction = _script().pool([a, b])
+    assert [r["train"] for r in results["mlp"]["barenet"]] == [1.0, 2.0, 3.0]
+    assert (ceiling, fraction) == (120.0, 1.0)
+    out = subprocess.run([sys.executable, str(SCRIPT), "--pool", a, b], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert "mlp epoch (s)" in out and "3 repetitions" in out
+
+
+def test_pool_refuses_runs_of_different_lengths(tmp_path):
+    a = _saved(tmp_path / "a.json", 1.0, 100.0, [1.0])
+    b = _saved(tmp_path / "b.json", 0.2, 100.0, [1.0])
+    with pytest.raises(SystemExit, match="different fractions"):
+        _script().pool([a, b])
