@@ -266,13 +266,72 @@ def test_relu_after_a_dense_or_conv_layer_clips_in_place_at_inference_only():
         for layer in model.layers:
             expected = layer.forward(expected.copy(), False)
         np.testing.assert_allclose(out, expected, rtol=1e-6)
-    # Training keeps the Dense output apart from the ReLU's; inference clips it in place.
+    # Training keeps the Dense output apart from the ReLU's; inference clips it in place (to
+    # max(X·W, -b) = ReLU(X·W + b) - b, to which the Dropout after it adds b).
     dense, outputs = net.layers[1], []
-    forward = dense.forward
-    dense.forward = lambda h, training=False: outputs.append(forward(h, training)) or outputs[-1]
+
+    def keep(method):
+        def kept(*args):
+            result = method(*args)
+            outputs.append(result[0] if isinstance(result, tuple) else result)
+            return result
+        return kept
+
+    dense.forward = keep(dense.forward)
+    dense.forward_deferring_bias = keep(dense.forward_deferring_bias)
     for training in (True, False):
         net._forward_to_last(x, training)
-    assert (outputs[0] < 0).any() and (outputs[1] >= 0).all()
+    assert (outputs[0] < 0).any() and (outputs[1] >= 0).all() and (outputs[1] == 0).any()
+
+
+def test_dense_and_relu_leave_the_bias_to_the_next_layer_at_inference():
+    """(X + c)·W + b = X·W + (c·W + b) and max(X, -c) = ReLU(X + c) - c, for random c."""
+    rng = np.random.default_rng(0)
+    dense = bn.Dense(5, 4)
+    dense.build((5,), rng, np.float64)
+    dense.params["b"][...] = rng.normal(size=4)
+    x, c = rng.normal(size=(6, 5)), rng.normal(size=5)
+    for incoming in (None, c):
+        y, lacking = dense.forward_deferring_bias(x.copy(), incoming)
+        full = x if incoming is None else x + c
+        np.testing.assert_allclose(y + lacking, dense.forward(full), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(y, x @ dense.params["W"], rtol=1e-13, atol=1e-13)
+    h, d = rng.normal(size=(6, 4)), rng.normal(size=4)
+    np.testing.assert_array_equal(bn.ReLU().forward_in_place(h.copy(), d) + d,
+                                  np.maximum(h + d, 0) - d + d)
+    np.testing.assert_allclose(bn.ReLU().forward_in_place(h.copy(), d) + d,
+                               bn.ReLU().forward(h + d), rtol=1e-13, atol=1e-13)
+    # Any other layer adds the bias first, and leaves none.
+    out, lacking = bn.Sigmoid().forward_deferring_bias(h.copy(), d)
+    assert lacking is None
+    np.testing.assert_allclose(out, bn.Sigmoid().forward(h + d), rtol=1e-13)
+
+
+@pytest.mark.parametrize("layers", [
+    [bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()],
+    [bn.Dense(4, 8), bn.Dense(8, 8), bn.ReLU(), bn.Dropout(0.5), bn.Dense(8, 3), bn.Softmax()],
+    [bn.Dense(4, 8), bn.ReLU(), bn.ReLU(), bn.Dense(8, 8), bn.Tanh(), bn.Dense(8, 3),
+     bn.Softmax()],
+    [bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 1), bn.ReLU()],
+], ids=["mlp", "dense-dense-dropout", "relu-relu-tanh", "relu-output"])
+def test_predict_with_deferred_biases_matches_the_layers_one_by_one(layers):
+    """predict and evaluate, whose Dense layers leave their biases to the next layer, give
+    what the layers give run one by one with their biases, here nonzero, in float64."""
+    x, y = blobs()
+    cost = "mse" if layers[-1].__class__ is bn.ReLU else "cross_entropy"
+    net = bn.Sequential(layers, input_shape=(4,)).compile(bn.SGD(0.1), cost, dtype="float64")
+    rng = np.random.default_rng(1)
+    for layer in net.layers:
+        if "b" in layer.params:
+            layer.params["b"][...] = rng.normal(size=layer.params["b"].shape)
+    x = x.astype(np.float64)
+    expected = x
+    for layer in net.layers:
+        expected = layer.forward(expected.copy(), False)
+    np.testing.assert_allclose(net.predict(x), expected, rtol=1e-12, atol=1e-12)
+    target = y.astype(np.float64)[:, None] if cost == "mse" else y
+    loss = net.cost.loss(expected, target)
+    np.testing.assert_allclose(net.evaluate(x, target)["loss"], loss, rtol=1e-10)
 
 
 def test_divergence_stops_with_epoch_batch_and_untouched_weights():

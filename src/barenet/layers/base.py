@@ -85,6 +85,14 @@ class Layer:
     def backward(self, grad_out):
         raise NotImplementedError
 
+    def forward_deferring_bias(self, x, bias=None):
+        """Inference on the input X + ``bias``, where ``bias`` is a row vector that ``x``
+        still lacks (None: nothing): (Y', c) with the output Y = Y' + c, c a row vector or
+        None.  Here c is None: the bias is added to ``x`` first.  Dense layers leave their
+        own for the next layer instead, which saves a pass over their output (see
+        ``Sequential._forward_to_last``)."""
+        return self.forward(add_bias(x, bias), False), None
+
     # -- description ------------------------------------------------------------------------
     @property
     def num_params(self) -> int:
@@ -103,6 +111,15 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def add_bias(x, bias):
+    """``x`` with the row vector ``bias`` added, in place (None: ``x`` as it is).  Only for
+    the deferred biases of inference (``Layer.forward_deferring_bias``): ``x`` is then always
+    an array made during the same forward pass."""
+    if bias is not None:
+        x += bias
+    return x
 
 
 def shape_mismatch(layer: Layer, expected: str, got: Shape) -> ShapeError:

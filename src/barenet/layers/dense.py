@@ -72,6 +72,13 @@ class Dense(Layer):
         y += self.params["b"]
         return y
 
+    def forward_deferring_bias(self, x, bias=None):
+        """Inference on X + ``bias`` (a row vector that X still lacks, or None), leaving this
+        layer's bias to the next layer: (X·W, c·W + b), since (X + c)·W + b = X·W + (c·W + b)."""
+        w = self.params["W"]
+        y = parallel.matmul(x, w)
+        return y, self.params["b"] if bias is None else bias @ w + self.params["b"]
+
     def backward(self, grad_out):
         parallel.matmul(self._x.T, grad_out, out=self.grads["W"])
         backend.column_sums(grad_out, out=self.grads["b"])
