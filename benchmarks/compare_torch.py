@@ -245,8 +245,9 @@ def pool(paths: list[str]) -> tuple[dict, float, float]:
     return results, statistics.median(ceilings), fractions.pop()
 
 
-def report(results: dict, ceiling: float, args) -> dict:
-    """Print the table (and write it as Markdown with ``--markdown``); return its figures."""
+def report(results: dict, ceiling: float, markdown: str | None = None) -> dict:
+    """Print the table (and write it as Markdown to the file ``markdown``); return its
+    figures."""
     header = (f"{'measure':<32}{'barenet':>10}{'PyTorch':>10}{'ratio':>8}{'paired':>8}"
               f"{'95% interval':>15}")
     print(header)
@@ -280,8 +281,8 @@ def report(results: dict, ceiling: float, args) -> dict:
               f"({gflops / ceiling:.0%} of the ceiling); {len(runs['barenet'])} repetitions")
         rows.append(f"| {network} training throughput | {gflops:.0f} GFLOP/s "
                     f"({gflops / ceiling:.0%} of the {ceiling:.0f} GFLOP/s ceiling) | | | | |")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
+    if markdown:
+        with open(markdown, "w") as f:
             f.write("\n".join(rows) + "\n")
     return table
 
@@ -320,11 +321,12 @@ def main() -> None:
               f"{THREADS} threads; python {platform.python_version()}; {date.today()}")
         print(f"float32 matrix-product ceiling: {ceiling:.0f} GFLOP/s")
         results = measure(args.networks.split(","), repeats, fraction)
-    table = report(results, ceiling, args)
+    table = report(results, ceiling, args.markdown)
     if args.json:
-        repeats = {network: len(runs["barenet"]) for network, runs in results.items()}
         with open(args.json, "w") as f:
-            json.dump({"ceiling_gflops": ceiling, "fraction": fraction, "repeats": repeats,
+            json.dump({"ceiling_gflops": ceiling, "fraction": fraction,
+                       "repeats": {network: len(runs["barenet"])
+                                   for network, runs in results.items()},
                        "table": table, "raw": results}, f, indent=1)
 
 
