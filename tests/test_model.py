@@ -265,7 +265,7 @@ def test_relu_after_a_dense_or_conv_layer_clips_in_place_at_inference_only():
         expected = x
         for layer in model.layers:
             expected = layer.forward(expected.copy(), False)
-        np.testing.assert_allclose(out, expected, rtol=1e-6)
+        np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)  # float32 sums
     # Training keeps the Dense output apart from the ReLU's; inference clips it in place (to
     # max(X·W, -b) = ReLU(X·W + b) - b, to which the Dropout after it adds b).
     dense, outputs = net.layers[1], []
@@ -332,6 +332,29 @@ def test_predict_with_deferred_biases_matches_the_layers_one_by_one(layers):
     target = y.astype(np.float64)[:, None] if cost == "mse" else y
     loss = net.cost.loss(expected, target)
     np.testing.assert_allclose(net.evaluate(x, target)["loss"], loss, rtol=1e-10)
+
+
+def test_plain_sgd_steps_from_the_cost_gradient_scaled_by_its_rate():
+    """With plain SGD a training step scales dC/dZ by η instead of every parameter's gradient
+    (Optimizer.folded_rate): the weights must still become θ - η·dC/dθ, dC/dθ computed by
+    hand from the same batch, and the optimizer's own step must not run."""
+    x, y = blobs()
+    net = (bn.Sequential([bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()])
+           .compile(bn.SGD(0.3), "cross_entropy", seed=0, dtype="float64"))
+    before = net.get_weights()
+    out = x[:40]
+    for layer in net.layers[:-1]:
+        out = layer.forward(out, training=True)
+    _, _, grad = net.cost.fused_forward(net.layers[-1], out, y[:40])
+    for layer in net.layers[-2::-1]:
+        grad = layer.backward(grad)
+    grads = [layer.grads[name].copy() for layer in net.layers for name in layer.params]
+    expected = [w - 0.3 * g for w, g in zip(before, grads, strict=True)]
+    net.optimizer.step = None  # plain SGD never calls it
+    loss, _, applied = net.train_step(x[:40], y[:40])
+    assert applied and net.optimizer.iterations == 1
+    for new, want in zip(net.get_weights(), expected, strict=True):
+        np.testing.assert_allclose(new, want, rtol=1e-12, atol=1e-15)
 
 
 def test_divergence_stops_with_epoch_batch_and_untouched_weights():
@@ -518,7 +541,8 @@ def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():
     y = rng.integers(0, 3, 6)
     net = (bn.Sequential([bn.Conv2D(1, 2, 3, padding="same"), bn.ReLU(), bn.MaxPool2D(2),
                           bn.Flatten(), bn.Dense(32, 3), bn.Softmax()], input_shape=(1, 8, 8))
-           .compile(bn.SGD(0.1), "cross_entropy", seed=0, dtype="float64"))
+           .compile(bn.SGD(0.1, momentum=0.5), "cross_entropy", seed=0, dtype="float64"))
+    # (With momentum the optimizer gets dC/dθ itself: plain SGD would get η·dC/dθ.)
     assert [type(layer).__name__ for layer in net._run_order[:3]] == ["Conv2D", "MaxPool2D",
                                                                      "ReLU"]
     out = x  # the declared order, by hand

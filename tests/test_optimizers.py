@@ -25,6 +25,25 @@ def test_sgd():
     np.testing.assert_allclose(run(bn.SGD(0.1)), expected)
 
 
+def test_plain_sgd_alone_folds_its_rate_into_the_gradients():
+    """folded_rate is η exactly when the update is θ ← θ - η·g and nothing more, and
+    step_folded on gradients multiplied by it is step, schedule included."""
+    assert bn.SGD(0.1).folded_rate() == 0.1
+    for other in (bn.SGD(0.1, momentum=0.9), bn.SGD(0.1, weight_decay=1e-3),
+                  bn.SGD(0.1, clipnorm=1.0), bn.RMSProp(), bn.Adam(), bn.AdamW()):
+        assert other.folded_rate() is None, other
+    stepped, folded = bn.SGD(bn.StepDecay(0.1, factor=0.5, every=2)), \
+        bn.SGD(bn.StepDecay(0.1, factor=0.5, every=2))
+    p, q, rates = START.copy(), START.copy(), []
+    for g in GRADS:
+        stepped.step([p], [g.copy()])
+        rates.append(folded.folded_rate())
+        folded.step_folded([q], [rates[-1] * g])
+    assert rates == [0.1, 0.1, 0.05, 0.05]
+    assert folded.iterations == stepped.iterations == len(GRADS)
+    np.testing.assert_allclose(q, p, rtol=1e-15)
+
+
 def test_sgd_momentum_and_nesterov():
     p, v = START.copy(), np.zeros(3)
     q, u = START.copy(), np.zeros(3)

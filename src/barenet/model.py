@@ -346,8 +346,11 @@ class Sequential:
         """One forward, backward and update on a batch: (cost, output, applied).
 
         Nothing is updated, and ``applied`` is False, when the cost or a gradient is not finite.
-        An applied update uses the layers' ``grads`` as scratch space (see ``optimizers``).
+        An applied update uses the layers' ``grads`` as scratch space (see ``optimizers``); with
+        plain SGD they hold η·dC/dθ, the learning rate folded into the cost's gradient (see
+        ``Optimizer.folded_rate``).
         """
+        rate = self.optimizer.folded_rate()
         out = self._forward_to_last(x, True)
         if self._fused:
             loss, output, grad = self.cost.fused_forward(self._run_order[-1], out, y)
@@ -359,13 +362,18 @@ class Sequential:
             backward_layers = self._run_order[::-1]
         if not math.isfinite(loss):
             return loss, output, False
+        if rate is not None:
+            grad = grad * rate  # then every gradient below comes out multiplied by η
         for layer in backward_layers:
             grad = layer.backward(grad)
             if not layer.input_grad_needed:
                 break
         if not backend.all_finite(*self._grads):
             return math.nan, output, False
-        self.optimizer.step(self._params, self._grads)
+        if rate is None:
+            self.optimizer.step(self._params, self._grads)
+        else:
+            self.optimizer.step_folded(self._params, self._grads)
         return loss, output, True
 
     # -- training ---------------------------------------------------------------------------
