@@ -8,7 +8,8 @@
            .compile(bn.SGD(0.04), bn.CrossEntropy()))
 """
 
-from barenet import backend, initializers, metrics, schedules
+from barenet import fast, initializers, metrics, schedules
+from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.callbacks import Callback, EarlyStopping, ProgressBar
 from barenet.errors import (
     BarenetError,
@@ -16,6 +17,7 @@ from barenet.errors import (
     DataError,
     DatasetNotFoundError,
     FormatError,
+    GradientCheckError,
     ShapeError,
     TrainingDivergedError,
     TrainingInterrupted,
@@ -24,10 +26,12 @@ from barenet.history import History
 from barenet.layers import *  # noqa: F403 - the layers are the package's vocabulary
 from barenet.layers import __all__ as _layer_names
 from barenet.losses import MSE, BinaryCrossEntropy, Cost, CrossEntropy
-from barenet.model import Sequential, TrainingState
-from barenet.model_io import load_checkpoint, load_model, save_checkpoint
+from barenet.gradcheck import gradcheck
+from barenet.initializers import seed
+from barenet.model import Sequential, load_model
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from barenet.schedules import CosineDecay, ExponentialDecay, LinearDecay, LinearWarmup, StepDecay
+from barenet.training import TrainingState
 
 __version__ = "0.1.0"
 
@@ -35,9 +39,10 @@ __all__ = [
     *_layer_names,
     "MSE", "SGD", "Adam", "AdamW", "BarenetError", "BinaryCrossEntropy", "Callback",
     "ConfigError", "CosineDecay", "Cost", "CrossEntropy", "DataError", "DatasetNotFoundError",
-    "EarlyStopping", "ExponentialDecay", "FormatError", "History", "LinearDecay", "LinearWarmup",
+    "EarlyStopping", "ExponentialDecay", "FormatError", "GradientCheckError", "History",
+    "LinearDecay", "LinearWarmup",
     "Optimizer",
     "ProgressBar", "RMSProp", "Sequential", "ShapeError", "StepDecay", "TrainingDivergedError",
-    "TrainingInterrupted", "TrainingState", "backend", "initializers", "load_checkpoint",
-    "load_model", "metrics", "save_checkpoint", "schedules",
+    "TrainingInterrupted", "TrainingState", "fast", "gradcheck", "initializers", "load_checkpoint",
+    "load_model", "metrics", "save_checkpoint", "schedules", "seed",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 from barenet import metrics, presets, runs
 from barenet.data import datasets
 from barenet.errors import BarenetError, TrainingDivergedError, TrainingInterrupted
-from barenet.model_io import load_model
+from barenet.model import load_model
 from barenet.vision import load_image, to_mnist
 
 

@@ -47,3 +47,15 @@ class TrainingInterrupted(BarenetError):
     def __init__(self, state):
         super().__init__(f"training interrupted at epoch {state.epoch + 1}, batch {state.batch}")
         self.state = state
+
+
+class GradientCheckError(BarenetError, AssertionError):
+    """A layer's ``backward`` disagrees with finite differences (see ``barenet.gradcheck``).
+
+    ``name`` is the worst array ("input" or a parameter name), ``error`` its relative error.
+    """
+
+    def __init__(self, message: str, name: str, error: float):
+        super().__init__(message)
+        self.name = name
+        self.error = error

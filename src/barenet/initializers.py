@@ -3,25 +3,59 @@
 ``fan_in`` is the number of inputs that feed one output unit (``in`` for a dense layer,
 ``in_channels * kh * kw`` for a convolution) and ``fan_out`` the number of outputs one input
 feeds.  Randomness comes only from the ``numpy.random.Generator`` passed in.
+
+A layer made without a ``seed`` draws from barenet's default generator, which starts from
+seed 0 when barenet is imported: the same script makes the same weights every run, and
+``barenet.seed(n)`` starts it again from ``n``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from barenet import backend
 from barenet.errors import ConfigError
 
 Initializer = Callable[..., object]
 
+_default = np.random.default_rng(0)
 
-def _draw(sample: np.ndarray, dtype) -> object:
-    # Draw on the CPU with NumPy's generator (so that every array module gets the same numbers
-    # for the same seed), then hand the result to the active array module.
-    return backend.xp.asarray(sample.astype(dtype))
+
+def seed(value: int) -> None:
+    """Start barenet's default generator again from ``value``."""
+    global _default
+    _default = np.random.default_rng(value)
+
+
+@contextlib.contextmanager
+def seeded(value: int):
+    """Within, layers made without a seed draw from a generator started from ``value``;
+    the default generator is left as it was."""
+    global _default
+    saved, _default = _default, np.random.default_rng(value)
+    try:
+        yield
+    finally:
+        _default = saved
+
+
+def generator(spec=None) -> np.random.Generator:
+    """A generator from ``spec``: a ``numpy.random.Generator`` as it is, an integer seed, or
+    None for barenet's default generator."""
+    if spec is None:
+        return _default
+    if isinstance(spec, np.random.Generator):
+        return spec
+    if isinstance(spec, int | np.integer) and not isinstance(spec, bool) and spec >= 0:
+        return np.random.default_rng(int(spec))
+    raise ConfigError(f"seed must be a non-negative integer, a numpy Generator or None, got {spec!r}")
+
+
+def _draw(sample: np.ndarray, dtype) -> np.ndarray:
+    return sample.astype(dtype)
 
 
 def he_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
@@ -53,7 +87,7 @@ def lecun_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
 
 def zeros(shape, fan_in, fan_out, rng, dtype=np.float32):
     """All zeros (the usual bias initializer)."""
-    return backend.xp.zeros(shape, dtype=dtype)
+    return np.zeros(shape, dtype=dtype)
 
 
 class constant:  # noqa: N801 - used like the functions above
@@ -63,7 +97,7 @@ class constant:  # noqa: N801 - used like the functions above
         self.value = float(value)
 
     def __call__(self, shape, fan_in, fan_out, rng, dtype=np.float32):
-        return backend.xp.full(shape, self.value, dtype=dtype)
+        return np.full(shape, self.value, dtype=dtype)
 
     def __repr__(self) -> str:
         return f"constant({self.value})"

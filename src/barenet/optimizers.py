@@ -1,25 +1,23 @@
-"""Optimizers: turn each parameter's gradient into an in-place update.
+"""Optimizers: turn each parameter's gradient into an in-place update of the parameter.
 
-Every optimizer sees the model's parameters as one flat list ``params`` with the matching list
-``grads``; per-parameter state ("slots": velocities, moments) lives in ``self.slots[i]``.
-Every update is element-wise, so ``Sequential`` hands over all its parameters packed into one
-array (a list of one), and each step is a few NumPy calls however many layers there are.
-Updates work in place and use each gradient array as scratch space for the step, so that SGD
-allocates no parameter-sized temporary and RMSProp and Adam one each (a fresh array costs more
-than the arithmetic here).  After ``step`` the gradient arrays no longer hold dC/dθ.
-Options shared by all:
+``step(params, grads)`` takes the model's parameters as a list of arrays and their gradients
+dC/dθ as the matching list; per-parameter state ("slots": velocities, moments) lives in
+``self.slots[i]``.  Each update reads the gradients and never writes them, so after a step
+every layer's ``grads`` still holds dC/dθ of the batch.  Options shared by all:
 
 * ``learning_rate``: a number or a :mod:`barenet.schedules` schedule of the step count;
 * ``weight_decay``: L2 penalty λ, added as g ← g + λθ (AdamW decouples it instead);
 * ``clipnorm``: if the global norm ‖g‖ = √(Σ g²) over all parameters exceeds it, every
-  gradient is scaled by clipnorm/‖g‖.
+  gradient is scaled by clipnorm/‖g‖ before the update.
 """
 
 from __future__ import annotations
 
 import math
 
-from barenet import backend, schedules
+import numpy as np
+
+from barenet import schedules
 from barenet.errors import ConfigError
 
 
@@ -32,7 +30,8 @@ def _check_fraction(name: str, value: float, optimizer: str) -> float:
 class Optimizer:
     slot_names: tuple[str, ...] = ()
 
-    def __init__(self, learning_rate=0.01, weight_decay: float = 0.0, clipnorm: float | None = None):
+    def __init__(self, learning_rate=0.01, *, weight_decay: float = 0.0,
+                 clipnorm: float | None = None):
         self.schedule = schedules.get(learning_rate)
         if weight_decay < 0:
             raise ConfigError(f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay!r}")
@@ -49,33 +48,22 @@ class Optimizer:
         return self.schedule(self.iterations)
 
     def step(self, params: list, grads: list) -> None:
-        """Update every array in ``params`` in place from ``grads`` (which it may overwrite)."""
-        if not self.slots:
-            self.slots = [{n: backend.xp.zeros_like(p) for n in self.slot_names} for p in params]
+        """Update every array in ``params`` in place from ``grads``."""
+        if len(self.slots) != len(params) or any(
+                a.shape != p.shape for s, p in zip(self.slots, params, strict=False) for a in s.values()):
+            if self.slots:
+                raise ConfigError(
+                    f"{type(self).__name__} holds state for {len(self.slots)} parameters of other "
+                    "shapes than the model's now: compile the model again to start a new optimizer")
+            self.slots = [{n: np.zeros_like(p) for n in self.slot_names} for p in params]
         if self.clipnorm is not None:
-            clip_by_global_norm(grads, self.clipnorm)
+            grads = clip_by_global_norm(grads, self.clipnorm)
         lr = self.schedule(self.iterations)
         self.iterations += 1
         for p, g, slots in zip(params, grads, self.slots, strict=True):
             if self.weight_decay and not self.decoupled_decay:
-                g += self.weight_decay * p
+                g = g + self.weight_decay * p
             self.update(p, g, slots, lr)
-
-    def folded_rate(self) -> float | None:
-        """η when the next update is θ ← θ - η·g and nothing more (plain SGD), else None.
-
-        Back-propagation is linear in the cost's gradient: a model that multiplies dC/dŶ by η
-        gets η·g for every parameter, and passes those to :meth:`step_folded`, which only
-        subtracts them: one pass over the parameters instead of two (the seed MLP's training
-        step took 2% less time).
-        """
-        return None
-
-    def step_folded(self, params: list, scaled_grads: list) -> None:
-        """:meth:`step` from gradients already multiplied by :meth:`folded_rate`'s η."""
-        self.iterations += 1
-        for p, g in zip(params, scaled_grads, strict=True):
-            p -= g
 
     decoupled_decay = False
 
@@ -105,7 +93,7 @@ class Optimizer:
             if set(s) != set(self.slot_names) or any(a.shape != p.shape for a in s.values()):
                 raise ConfigError(f"{type(self).__name__}: saved state of parameter {i} does not "
                                   "fit the model")
-        self.slots = slots if self.slot_names else []
+        self.slots = slots
         self.iterations = int(iterations)
 
     def __repr__(self) -> str:
@@ -115,14 +103,13 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
 
 
-def clip_by_global_norm(grads: list, max_norm: float) -> float:
-    """Scale ``grads`` in place so that √(Σ‖g‖²) <= max_norm; return the norm before."""
+def clip_by_global_norm(grads: list, max_norm: float) -> list:
+    """``grads`` scaled so that √(Σ‖g‖²) <= max_norm (new arrays when scaled)."""
     norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-    if norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
-        for g in grads:
-            g *= scale
-    return norm
+    if norm <= max_norm:
+        return grads
+    scale = max_norm / (norm + 1e-6)
+    return [g * scale for g in grads]
 
 
 class SGD(Optimizer):
@@ -131,9 +118,9 @@ class SGD(Optimizer):
     With momentum μ: v ← μv + g, θ ← θ - η·v; with Nesterov: θ ← θ - η(g + μv).
     """
 
-    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
+    def __init__(self, learning_rate=0.01, *, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, clipnorm: float | None = None):
-        super().__init__(learning_rate, weight_decay, clipnorm)
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
         self.momentum = _check_fraction("momentum", momentum, "SGD")
         if nesterov and not momentum:
             raise ConfigError("SGD: nesterov=True needs a momentum > 0")
@@ -141,21 +128,12 @@ class SGD(Optimizer):
         self.slot_names = ("velocity",) if self.momentum else ()
 
     def update(self, p, g, slots, lr):
-        direction = g
         if self.momentum:
             v = slots["velocity"]
             v *= self.momentum
             v += g
-            if self.nesterov:
-                g += self.momentum * v
-            else:
-                direction = v
-        backend.xp.multiply(direction, lr, out=g)  # g is scratch from here on
-        p -= g
-
-    def folded_rate(self) -> float | None:
-        plain = not (self.momentum or self.weight_decay or self.clipnorm is not None)
-        return self.learning_rate if plain else None
+            g = g + self.momentum * v if self.nesterov else v
+        p -= lr * g
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -169,24 +147,17 @@ class RMSProp(Optimizer):
 
     slot_names = ("square_avg",)
 
-    def __init__(self, learning_rate=0.001, rho: float = 0.9, eps: float = 1e-7,
+    def __init__(self, learning_rate=0.001, *, rho: float = 0.9, eps: float = 1e-7,
                  weight_decay: float = 0.0, clipnorm: float | None = None):
-        super().__init__(learning_rate, weight_decay, clipnorm)
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
         self.rho = _check_fraction("rho", rho, "RMSProp")
         self.eps = float(eps)
 
     def update(self, p, g, slots, lr):
         s = slots["square_avg"]
-        xp = backend.xp
         s *= self.rho
-        step = lr * g  # the numerator, before g becomes scratch
-        xp.multiply(g, g, out=g)
-        g *= 1 - self.rho
-        s += g
-        xp.sqrt(s, out=g)
-        g += self.eps
-        xp.divide(step, g, out=g)
-        p -= g
+        s += (1 - self.rho) * g * g
+        p -= lr * g / (np.sqrt(s) + self.eps)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
@@ -202,32 +173,23 @@ class Adam(Optimizer):
 
     slot_names = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, learning_rate=0.001, *, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0, clipnorm: float | None = None):
-        super().__init__(learning_rate, weight_decay, clipnorm)
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm)
         self.beta1 = _check_fraction("beta1", beta1, type(self).__name__)
         self.beta2 = _check_fraction("beta2", beta2, type(self).__name__)
         self.eps = float(eps)
 
     def update(self, p, g, slots, lr):
-        xp = backend.xp
         m, v = slots["m"], slots["v"]
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
-        xp.multiply(g, g, out=g)  # from here on g is scratch
-        g *= 1 - self.beta2
-        v += g
+        v += (1 - self.beta2) * g * g
         t = self.iterations  # already counts this step
-        # Folding both corrections into the step size and ε saves two full-size temporaries:
-        # η·m̂/(√v̂ + ε) = η·√(1-β₂ᵗ)/(1-β₁ᵗ) · m / (√v + ε·√(1-β₂ᵗ)).
-        c2 = math.sqrt(1 - self.beta2**t)
-        step = lr * c2 / (1 - self.beta1**t)
-        xp.sqrt(v, out=g)
-        g += self.eps * c2
-        xp.divide(m, g, out=g)
-        g *= step
-        p -= g
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        p -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -238,9 +200,10 @@ class AdamW(Adam):
 
     decoupled_decay = True
 
-    def __init__(self, learning_rate=0.001, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, learning_rate=0.001, *, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.01, clipnorm: float | None = None):
-        super().__init__(learning_rate, beta1, beta2, eps, weight_decay, clipnorm)
+        super().__init__(learning_rate, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                         clipnorm=clipnorm)
 
     def update(self, p, g, slots, lr):
         p *= 1 - lr * self.weight_decay

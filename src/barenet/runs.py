@@ -27,8 +27,9 @@ from barenet.callbacks import Callback
 from barenet.data import datasets
 from barenet.data.augment import random_affine
 from barenet.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
-from barenet.model import Sequential, TrainingState
-from barenet.model_io import load_checkpoint, save_checkpoint
+from barenet.model import Sequential
+from barenet.training import TrainingState
+from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.serialization import write_atomic
 
 VALIDATION_SIZE = 5000
@@ -125,7 +126,7 @@ class _StopOnSignal:
         self.model = model
 
     def _handle(self, signum, frame):
-        if self.model._stop_requested:
+        if self.model.stop_requested:
             raise KeyboardInterrupt
         self.model.request_stop()
         print(f"\n{signal.Signals(signum).name}: stopping after this batch "

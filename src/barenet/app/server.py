@@ -27,8 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from barenet.errors import BarenetError, DataError
-from barenet.model import Sequential
-from barenet.model_io import load_model
+from barenet.model import Sequential, load_model
 from barenet.vision import EmptyImageError, load_image, to_mnist
 
 MAX_BODY_BYTES = 2 * 1024 * 1024

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from barenet import backend
+import numpy as np
 
 
 def bilinear(images, src_r, src_c):
@@ -19,9 +19,8 @@ def bilinear(images, src_r, src_c):
     as 0, so a point more than a pixel outside reads 0.  Returns (N, H', W') in the images' dtype
     (given coordinates of that dtype), gathered for the whole batch at once.
     """
-    xp = backend.xp
     n, h, w = images.shape
-    r0, c0 = xp.floor(src_r), xp.floor(src_c)
+    r0, c0 = np.floor(src_r), np.floor(src_c)
     fr = (src_r - r0).astype(images.dtype, copy=False)
     fc = (src_c - c0).astype(images.dtype, copy=False)
     # Two rows and columns of zeros around each image, and corners clipped to [-2, h] × [-2, w]:
@@ -29,16 +28,16 @@ def bilinear(images, src_r, src_c):
     # lacks, so every index stays in bounds and nothing needs masking.  The floats are clipped,
     # not the integers: NumPy clips integers with a plain loop, ten times slower.
     hp, wp = h + 4, w + 4
-    padded = xp.zeros((n, hp, wp), dtype=images.dtype)
+    padded = np.zeros((n, hp, wp), dtype=images.dtype)
     padded[:, 2 : h + 2, 2 : w + 2] = images
-    r0 = xp.clip(r0, r0.dtype.type(-2), r0.dtype.type(h)).astype(xp.intp)
-    c0 = xp.clip(c0, c0.dtype.type(-2), c0.dtype.type(w)).astype(xp.intp)
+    r0 = np.clip(r0, r0.dtype.type(-2), r0.dtype.type(h)).astype(np.intp)
+    c0 = np.clip(c0, c0.dtype.type(-2), c0.dtype.type(w)).astype(np.intp)
     # Flat indices of the top-left neighbours in the padded batch: one gather per neighbour.
-    top_left = (xp.arange(n) * (hp * wp) + 2 * wp + 2).reshape(n, 1, 1) + r0 * wp + c0
+    top_left = (np.arange(n) * (hp * wp) + 2 * wp + 2).reshape(n, 1, 1) + r0 * wp + c0
     pixels = padded.reshape(-1)
 
     def at(offset):
-        return xp.take(pixels, top_left + offset)
+        return np.take(pixels, top_left + offset)
 
     return ((1 - fr) * ((1 - fc) * at(0) + fc * at(1))
             + fr * ((1 - fc) * at(wp) + fc * at(wp + 1)))

@@ -12,12 +12,13 @@ from barenet.layers.activations import (
     Softmax,
     Tanh,
 )
-from barenet.layers.base import Layer, layer_from_dict, layer_to_dict
+from barenet.layers.base import Layer
 from barenet.layers.convolution import Conv2D
 from barenet.layers.dense import Dense
 from barenet.layers.normalization import BatchNorm
 from barenet.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from barenet.layers.preprocessing import Deskew, Rescale
+from barenet.layers.registry import layer_from_dict, layer_to_dict, register_layer
 from barenet.layers.regularization import Dropout
 from barenet.layers.reshape import Flatten, Reshape
 
@@ -25,4 +26,5 @@ __all__ = [
     "ELU", "GELU", "Activation", "ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense",
     "Deskew", "Dropout", "Flatten", "GlobalAvgPool2D", "Identity", "Layer", "LeakyReLU", "MaxPool2D",
     "ReLU", "Rescale", "Reshape", "Sigmoid", "Softmax", "Tanh", "layer_from_dict", "layer_to_dict",
+    "register_layer",
 ]

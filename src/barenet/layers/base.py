@@ -2,14 +2,18 @@
 
 Every layer is a function of its input with a hand-written derivative:
 
-* ``forward(x, training=False)`` returns the output and keeps what ``backward`` needs;
-* ``backward(grad_out)`` takes dC/dY (shape of the output) and returns dC/dX (shape of the
-  input), after filling ``grads`` with dC/dθ for every parameter θ in ``params``.
+* ``forward(x, training=False)`` returns the output Y and keeps what ``backward`` needs;
+* ``backward(grad_out)`` takes dC/dY (shape of Y) and returns dC/dX (shape of X), after
+  setting ``grads[name]`` to dC/dθ for every parameter θ = ``params[name]``.
 
-``params`` and ``grads`` are dicts from a name to an array, with the same keys, so an optimizer
-updates every layer the same way.  ``buffers`` holds state that is saved with the model but not
-trained (BatchNorm's running statistics).  Shapes given to ``output_shape`` and ``build`` leave
-out the batch dimension: a batch of 28x28 images has input shape ``(28, 28)``.
+``params`` and ``grads`` are dicts from a name to an array, with the same keys, so optimizers
+treat every layer alike.  ``buffers`` holds state saved with the model but not trained
+(BatchNorm's running statistics).  Shapes given to ``output_shape`` and ``build`` leave out the
+batch dimension: a batch of 28x28 images has input shape ``(28, 28)``.
+
+A layer whose arguments fix its parameter shapes (``Dense(784, 256)``) has its parameters as
+soon as it is made; one whose shapes come from its input (``BatchNorm()``) makes them in
+``build(input_shape)``, which a model's ``compile`` calls, or on its first ``forward``.
 """
 
 from __future__ import annotations
@@ -18,43 +22,38 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from barenet import backend
+from barenet import initializers
+from barenet.layers import registry
 from barenet.errors import ConfigError, ShapeError
 
 Shape = tuple[int, ...]
 
-REGISTRY: dict[str, type[Layer]] = {}
-
 
 class Layer:
-    """Base class: a layer with no parameters whose output has the shape of its input."""
+    """Base class: a layer with no parameters whose output has the shape of its input.
+
+    Subclasses are registered under their class name for loading saved models (see
+    ``barenet.register_layer`` for another name).
+    """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
-    splits_work: ClassVar[bool] = False
-    """True for layers whose element-wise work outweighs their matrix products (convolution,
-    pooling): a model holding one runs them on barenet's threads (``barenet.parallel``)."""
+    """The names in ``buffers``: saved with the model, not trained."""
     differentiable: ClassVar[bool] = True
     """False for layers that only prepare the data (``Deskew``): they have no backward pass,
     so ``compile`` refuses them after a layer with parameters."""
-    output_is_scratch: ClassVar[bool] = False
-    """True when ``forward`` returns a new array that the layer keeps no reference to (Dense,
-    Conv2D): at inference a model lets the next layer write over it (``ReLU.forward_in_place``)."""
-    spreads_non_finite: ClassVar[bool] = False
-    """True when a NaN or infinity anywhere in a sample's input makes every value of that
-    sample's output NaN or infinite (Dense).  ``predict`` then looks for NaN in one value of
-    this layer's output per sample instead of reading the whole input (see
-    ``Sequential._checked_forward``)."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
         self.grads: dict[str, Any] = {}
         self.buffers: dict[str, Any] = {}
-        # The model turns this off for its first layer: nobody needs dC/dX of the data.
-        self.input_grad_needed = True
+        self.input_shape: Shape | None = None
+        """The input shape the layer was built for (None until built)."""
+        # A layer without variables has nothing to build.
+        self.built = type(self).initialize is Layer.initialize
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        REGISTRY[cls.__name__] = cls
+        registry.register(cls, cls.__name__, explicit=False)
 
     # -- shapes -----------------------------------------------------------------------------
     def input_shape_hint(self) -> Shape | None:
@@ -62,36 +61,62 @@ class Layer:
         return None
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        """The shape of one output sample for one input sample of ``input_shape``."""
+        """The shape of one output sample for one input sample of ``input_shape``; a
+        ``ShapeError`` saying what the layer needs when the input does not fit."""
         return tuple(input_shape)
 
     def variable_shapes(self, input_shape: Shape) -> dict[str, Shape]:
         """The shape of every parameter and buffer, for inputs of ``input_shape``."""
         return {}
 
-    def build(self, input_shape: Shape, rng: np.random.Generator, dtype=np.float32) -> None:
-        """Create the parameters for inputs of ``input_shape`` (no-op without parameters)."""
+    # -- parameters -------------------------------------------------------------------------
+    def build(self, input_shape: Shape, seed=None, dtype=np.float32) -> None:
+        """Make the parameters for inputs of ``input_shape``, unless they exist already.
 
-    def load_variables(self, arrays: dict) -> None:
-        """Adopt ``arrays`` (shaped as ``variable_shapes`` says) as parameters and buffers."""
+        ``seed`` is an integer, a ``numpy.random.Generator``, or None for barenet's default
+        generator (``barenet.seed`` sets it)."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape(input_shape)  # refuses an input that does not fit
+        if not self.built:
+            self.input_shape = input_shape
+            self.initialize(input_shape, initializers.generator(seed), np.dtype(dtype))
+            self.built = True
+
+    def initialize(self, input_shape: Shape, rng: np.random.Generator, dtype) -> None:
+        """Set every parameter and buffer to its initial value (layers with variables
+        override this, through :meth:`set_variables`)."""
+
+    def reset_parameters(self, seed=None) -> None:
+        """Initialise the parameters again, as a new layer would have them (``seed`` as in
+        :meth:`build`).  A layer that is not built yet is left as it is."""
+        if self.built and (self.params or self.buffers):
+            self.initialize(self.input_shape, initializers.generator(seed), self.dtype)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters and buffers (float32 for a layer without any)."""
+        for value in (*self.params.values(), *self.buffers.values()):
+            return value.dtype
+        return np.dtype(np.float32)
+
+    def set_variables(self, arrays: dict, input_shape: Shape | None = None) -> None:
+        """Adopt ``arrays`` (named as :meth:`variable_shapes` says) as the parameters and
+        buffers; their gradients start at zero."""
         self.params = {k: v for k, v in arrays.items() if k not in self.buffer_names}
         self.buffers = {k: v for k, v in arrays.items() if k in self.buffer_names}
-        self.grads = {k: backend.xp.zeros_like(v) for k, v in self.params.items()}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        if input_shape is not None:
+            self.input_shape = tuple(input_shape)
+        self.built = True
 
     # -- computation ------------------------------------------------------------------------
     def forward(self, x, training: bool = False):
+        """Y for the batch ``x``; in training, also keep what :meth:`backward` needs."""
         raise NotImplementedError
 
     def backward(self, grad_out):
+        """dC/dX from dC/dY = ``grad_out``, after setting ``grads`` to dC/dθ."""
         raise NotImplementedError
-
-    def forward_deferring_bias(self, x, bias=None):
-        """Inference on the input X + ``bias``, where ``bias`` is a row vector that ``x``
-        still lacks (None: nothing): (Y', c) with the output Y = Y' + c, c a row vector or
-        None.  Here c is None: the bias is added to ``x`` first.  Dense layers leave their
-        own for the next layer instead, which saves a pass over their output (see
-        ``Sequential._forward_to_last``)."""
-        return self.forward(add_bias(x, bias), False), None
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -113,36 +138,13 @@ class Layer:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
-def add_bias(x, bias):
-    """``x`` with the row vector ``bias`` added, in place (None: ``x`` as it is).  Only for
-    the deferred biases of inference (``Layer.forward_deferring_bias``): ``x`` is then always
-    an array made during the same forward pass."""
-    if bias is not None:
-        x += bias
-    return x
-
-
 def shape_mismatch(layer: Layer, expected: str, got: Shape) -> ShapeError:
     """The error a layer raises when an input sample does not have the shape it needs."""
     return ShapeError(f"{layer!r} expects input samples of shape {expected}, got {tuple(got)}")
 
 
-def layer_to_dict(layer: Layer) -> dict:
-    """``{"type": ..., "config": ...}``: a JSON-ready description of ``layer``."""
-    return {"type": type(layer).__name__, "config": layer.get_config()}
-
-
-def layer_from_dict(spec: Any) -> Layer:
-    """Rebuild a layer from :func:`layer_to_dict`'s output; unknown types are refused."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise ConfigError(f'a layer is described as {{"type": NAME, "config": {{...}}}}, got {spec!r}')
-    cls = REGISTRY.get(spec["type"])
-    if cls is None:
-        raise ConfigError(f"unknown layer type {spec['type']!r}; known types: {sorted(REGISTRY)}")
-    config = spec.get("config", {})
-    if not isinstance(config, dict):
-        raise ConfigError(f"the config of layer {spec['type']} must be an object, got {config!r}")
-    try:
-        return cls.from_config(config)
-    except TypeError as exc:
-        raise ConfigError(f"bad config for layer {spec['type']}: {exc}") from None
+def positive_int(value, what: str, layer: str) -> int:
+    """``value`` as an int, or a ConfigError naming ``layer`` and ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ConfigError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)

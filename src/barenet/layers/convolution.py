@@ -1,4 +1,4 @@
-"""2-D convolution: one matrix product per batch (im2col), or Winograd's F(4x4, 3x3).
+"""2-D convolution as one matrix product per batch (im2col).
 
 Layout NCHW: a batch of N images with C channels of H x W pixels.  Weights follow PyTorch's
 layout, W of shape (out_channels, in_channels, kh, kw), so they can be compared and exchanged.
@@ -6,26 +6,12 @@ layout, W of shape (out_channels, in_channels, kh, kw), so they can be compared 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import sliding_window_view
 
-from barenet import backend, initializers, parallel
+from barenet import initializers
 from barenet.errors import ConfigError
-from barenet.layers import winograd
-from barenet.layers.base import Layer, Shape, shape_mismatch
-from barenet.layers.dense import _positive_int
-
-WINOGRAD_MIN_CHANNELS = 16
-"""3x3 convolutions with stride 1 and at least this many input channels use Winograd's
-F(4x4, 3x3) (``layers/winograd.py``); others im2col.  With fewer channels the 36 products of
-the transformed tiles are too thin to beat one im2col product (crossover between 8 and 16
-channels on this project's machine)."""
-
-WINOGRAD_PIECE_BYTES = 1 << 18
-"""Input bytes of the pieces of a batch that a Winograd convolution works through (10 images
-of 14x14x32 in ``cnn``; pieces of 512 KB made its training steps about 7% longer)."""
+from barenet.layers.base import Layer, Shape, positive_int, shape_mismatch
 
 
 def pair(value, what: str, layer: str) -> tuple[int, int]:
@@ -34,7 +20,7 @@ def pair(value, what: str, layer: str) -> tuple[int, int]:
         value = (value, value)
     if not (isinstance(value, tuple | list) and len(value) == 2):
         raise ConfigError(f"{layer}: {what} must be an integer or a pair, got {value!r}")
-    return (_positive_int(value[0], what, layer), _positive_int(value[1], what, layer))
+    return (positive_int(value[0], what, layer), positive_int(value[1], what, layer))
 
 
 def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
@@ -42,72 +28,43 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def im2col(x, kh: int, kw: int, stride: int, out_h: int, out_w: int, out):
-    """(N, H, W, C) channels-last images -> ``out`` of shape (N·out_h·out_w, kh·kw·C).
+def im2col(x, kh: int, kw: int, stride: int):
+    """(N, C, H, W) images (already padded) -> (N·Ho·Wo, C·kh·kw) patches.
 
-    Row (n, r, s) holds the kh x kw x C patch that the kernel meets at output position (r, s)
-    of image n, in (i, j, c) order.  No Python loop over positions: the patches are a strided
-    view of x, copied in one step.
+    Row (n, r, s) holds the C x kh x kw patch the kernel meets at output position (r, s) of
+    image n, in the order of W's last three axes, so that the convolution is ``cols @ W.T``.
+    The patches are a strided view of x, copied once: no loop over positions.
     """
-    n, _, _, c = x.shape
-    if kw * c >= 8:
-        # For fixed (n, r, s, i) the kw·C values of a patch row are contiguous in x, so the
-        # view's innermost axis is a contiguous run and the copy is fast.  (That needs x in
-        # channels-last memory: free for a convolution's output, one copy otherwise.)
-        x = backend.xp.ascontiguousarray(x)
-        s_n, s_h, s_w, s_c = x.strides
-        patches = as_strided(x, (n, out_h, out_w, kh, kw * c),
-                             (s_n, stride * s_h, stride * s_w, s_h, s_c), writeable=False)
-        out.reshape(patches.shape)[...] = patches
-        return
-    # Few channels (the first layer): runs of kw·C values are too short for the strided copy to
-    # pay off; copy one kernel tap at a time instead (kh·kw steps, each over the whole batch).
-    cols = out.reshape(n, out_h, out_w, kh, kw, c)
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    n, c, out_h, out_w = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, c * kh * kw)
+
+
+def col2im(d_cols, x_shape, kh: int, kw: int, stride: int):
+    """The adjoint of :func:`im2col`: each patch's gradient added back onto the pixels it was
+    read from, (N·Ho·Wo, C·kh·kw) -> (N, C, H, W).  Patches overlap, so pixels read by several
+    get the sum; the loop runs over the kh·kw kernel taps, each over the whole batch."""
+    n, c, h, w = x_shape
+    out_h, out_w = conv_output_size(h, kh, stride, 0), conv_output_size(w, kw, stride, 0)
+    d_patches = d_cols.reshape(n, out_h, out_w, c, kh, kw)
+    d_x = np.zeros(x_shape, dtype=d_cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, :, i, j, :] = x[:, i : i + stride * out_h : stride,
-                                       j : j + stride * out_w : stride, :]
-
-
-def col2im(tap_cols, out, stride: int, out_h: int, out_w: int) -> None:
-    """The adjoint of :func:`im2col`, from tap-major columns: ``tap_cols[i, j]`` of shape
-    (N·out_h·out_w, C) holds the gradient of the pixels that kernel tap (i, j) read.  Each is
-    added back onto those pixels of ``out`` (N, H, W, C), which starts from zero.
-
-    Tap-major order makes each of the kh·kw additions read a contiguous block.
-    """
-    kh, kw = tap_cols.shape[:2]
-    n, _, _, c = out.shape
-    out[...] = 0
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += \
-                tap_cols[i, j].reshape(n, out_h, out_w, c)
+            d_x[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride] += \
+                d_patches[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return d_x
 
 
 class Conv2D(Layer):
     """Y[n, o] = b[o] + Σ_c W[o, c] ⋆ X[n, c]   (cross-correlation, as in every DL library).
 
-    With X's patches unrolled into the rows of ``cols`` (im2col, K = kh·kw·C columns) and
+    With X's patches unrolled into the rows of ``cols`` (im2col, K = C·kh·kw columns) and
     W reshaped to (O, K), the layer is one matrix product, and its backward pass two::
 
         Y = cols·Wᵀ + b                (N·Ho·Wo, O)
         dC/dW = dC/dYᵀ · cols          (O, K)
         dC/db = Σ dC/dY over N, Ho, Wo
         dC/dcols = dC/dY · W, added back onto the input's pixels (col2im) = dC/dX
-
-    3x3 kernels with stride 1 (and at least :data:`WINOGRAD_MIN_CHANNELS` input channels)
-    take Winograd's F(4x4, 3x3) instead, which needs a quarter of the multiplications
-    (``layers/winograd.py``).
-
-    Each core takes its own slice of the images (``barenet.parallel``): its rows of ``cols``
-    and Y, and its share of dC/dW and dC/db, which are then added up.  (Winograd convolutions
-    cut the batch into smaller pieces, which the cores take in turn.)
-
-    Shapes are NCHW, but the output is stored channels-last in memory (its NCHW view has
-    strides of an NHWC array, like PyTorch's ``channels_last``): the matrix product produces
-    that order for free, the next convolution reads it without a copy, and element-wise layers
-    and pooling keep it.
 
     Args:
         in_channels, out_channels: C and O.
@@ -116,20 +73,19 @@ class Conv2D(Layer):
         padding: zeros added on every side, or "same" (output as large as the input; stride 1
             and odd kernel sizes only).
         init: initializer of W (fan_in = C·kh·kw); ``bias_init`` of b.
+        seed: where the initial weights come from (as for ``Dense``).
 
-    Input (N, C, H, W); output (N, O, Ho, Wo) with Ho = ⌊(H + 2·pad - kh)/stride⌋ + 1.
+    Input (N, C, H, W); output (N, O, Ho, Wo) with Ho = ⌊(H + 2·pad - kh)/stride⌋ + 1.  The
+    cost in memory is ``cols``: N·Ho·Wo·C·kh·kw values kept for the backward pass.
     """
 
-    splits_work = True
-    output_is_scratch = True
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride: int = 1,
-                 padding=0, init="he", bias_init="zeros"):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size=3, *, stride: int = 1,
+                 padding=0, init="he", bias_init="zeros", seed=None):
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2D")
-        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2D")
+        self.in_channels = positive_int(in_channels, "in_channels", "Conv2D")
+        self.out_channels = positive_int(out_channels, "out_channels", "Conv2D")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
-        self.stride = _positive_int(stride, "stride", "Conv2D")
+        self.stride = positive_int(stride, "stride", "Conv2D")
         kh, kw = self.kernel_size
         if padding == "same":
             if self.stride != 1 or kh % 2 == 0 or kw % 2 == 0:
@@ -141,10 +97,9 @@ class Conv2D(Layer):
         else:
             raise ConfigError(f"Conv2D: padding must be an integer >= 0 or 'same', got {padding!r}")
         self.padding = padding
-        self.winograd = (self.kernel_size == (3, 3) and self.stride == 1
-                         and self.in_channels >= WINOGRAD_MIN_CHANNELS)
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
+        self.initialize(None, initializers.generator(seed), np.dtype(np.float32))
 
     def output_shape(self, input_shape: Shape) -> Shape:
         kh, kw = self.kernel_size
@@ -162,134 +117,31 @@ class Conv2D(Layer):
         return {"W": (self.out_channels, self.in_channels, *self.kernel_size),
                 "b": (self.out_channels,)}
 
-    def build(self, input_shape: Shape, rng, dtype=np.float32) -> None:
+    def initialize(self, input_shape, rng, dtype) -> None:
         shapes = self.variable_shapes(input_shape)
         area = self.kernel_size[0] * self.kernel_size[1]
         fans = (self.in_channels * area, self.out_channels * area)
-        self.load_variables({
-            "W": self.init(shapes["W"], *fans, rng, dtype),
-            "b": self.bias_init(shapes["b"], *fans, rng, dtype),
-        })
-
-    def _weight_matrix(self):
-        """[Wᵀ; b] of shape (kh·kw·C + 1, O): W's rows in the column order of ``cols``, then
-        the bias, which meets the column of ones that ends ``cols``."""
-        w = self.params["W"].transpose(2, 3, 1, 0).reshape(-1, self.out_channels)
-        return backend.xp.concatenate([w, self.params["b"][None]])
+        self.set_variables({"W": self.init(shapes["W"], *fans, rng, dtype),
+                            "b": self.bias_init(shapes["b"], *fans, rng, dtype)})
 
     def forward(self, x, training: bool = False):
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
-        n, _, h, w = x.shape
-        out_h = conv_output_size(h, kh, self.stride, ph)
-        out_w = conv_output_size(w, kw, self.stride, pw)
-        self._in_hw, self._out_hw = (h, w), (out_h, out_w)
-        y = backend.xp.empty((n, out_h, out_w, self.out_channels), dtype=x.dtype)
-        if self.winograd:
-            self._winograd_forward(x, y)
-        else:
-            self._im2col_forward(x, y)
-        return y.transpose(0, 3, 1, 2)
-
-    def _im2col_forward(self, x, y):
-        xp = backend.xp
-        (kh, kw), (ph, pw) = self.kernel_size, self.pad
         n = len(x)
-        out_h, out_w = self._out_hw
-        positions = out_h * out_w
-        depth = kh * kw * self.in_channels
-        # [cols 1]: the bias rides in the product instead of a pass over Y (and back, dC/db)
-        self._cols = xp.empty((n * positions, depth + 1), dtype=x.dtype)
-        y = y.reshape(n * positions, self.out_channels)
-        weights = self._weight_matrix()
-
-        def convolve(s):  # the images of slice s, on one core
-            rows = slice(s.start * positions, s.stop * positions)
-            x_s = x[s].transpose(0, 2, 3, 1)  # channels-last view: free for a conv's output
-            if ph or pw:
-                x_s = xp.pad(x_s, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-            im2col(x_s, kh, kw, self.stride, out_h, out_w, out=self._cols[rows, :depth])
-            self._cols[rows, depth] = 1
-            xp.matmul(self._cols[rows], weights, out=y[rows])  # (N·Ho·Wo, O)
-
-        parallel.for_slices(n, convolve)  # one share per core: pieces cost more than they save
-
-    def _winograd_forward(self, x, y):
-        n, c = len(x), self.in_channels
-        t = winograd.transforms(x.dtype)
-        self._u = winograd.kernel_transform(self.params["W"], t)
-        tiles = self._tiles_per_image()
-        self._v = backend.xp.empty((winograd.TILE ** 2, n * tiles, c), dtype=x.dtype)
-
-        def convolve(s):  # the images of piece s
-            winograd.forward(x[s].transpose(0, 2, 3, 1), self.pad, self._u, self.params["b"], t,
-                             out=y[s], v=self._v[:, s.start * tiles : s.stop * tiles])
-
-        # In small pieces of the batch: a piece's tiles, their transforms and its 36 products
-        # stay in the CPU's caches, and products of a few hundred tiles run faster than of
-        # thousands.  A training step of `cnn` took about 15% less time than with one share
-        # of the batch per core.
-        parallel.for_slices(n, convolve, self._image_bytes(x.itemsize), WINOGRAD_PIECE_BYTES)
-
-    def _tiles_per_image(self) -> int:
-        return math.prod(winograd.blocks(*self._out_hw))
-
-    def _image_bytes(self, itemsize: int) -> int:
-        """Bytes of one input image: what both Winograd passes size their pieces by, so the
-        backward pass cuts the batch where the forward pass did."""
-        return math.prod(self._in_hw) * self.in_channels * itemsize
+        self.padded_shape = (n, self.in_channels, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        self.cols = im2col(padded, kh, kw, self.stride)
+        y = self.cols @ self.params["W"].reshape(self.out_channels, -1).T + self.params["b"]
+        out_h = conv_output_size(x.shape[2], kh, self.stride, ph)
+        return y.reshape(n, out_h, -1, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out):
-        xp = backend.xp
-        # (N, O, Ho, Wo) -> (N, Ho, Wo, O), the layout of Y (no copy when channels-last).
-        g = xp.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))
-        d_x = self._winograd_backward(g) if self.winograd else self._im2col_backward(g)
-        return None if d_x is None else d_x.transpose(0, 3, 1, 2)
-
-    def _im2col_backward(self, g):
-        xp = backend.xp
-        n, (h, w), (ph, pw) = len(g), self._in_hw, self.pad
-        g = g.reshape(-1, self.out_channels)
-        positions = self._out_hw[0] * self._out_hw[1]
-        # dC/dcols per kernel tap: (kh, kw, O, C) weights give (kh, kw, N·Ho·Wo, C) columns,
-        # kh·kw matrix products of the same total cost as one, in col2im's preferred order.
-        tap_weights = self.params["W"].transpose(2, 3, 0, 1)
-        padded_shape = (n, h + 2 * ph, w + 2 * pw, self.in_channels)
-        d_x = xp.empty(padded_shape, dtype=g.dtype) if self.input_grad_needed else None
-
-        def backprop(s):  # the images of slice s, on one core: their share of dC/dW, dC/db
-            rows = slice(s.start * positions, s.stop * positions)
-            g_s = g[rows]
-            if d_x is not None:
-                col2im(g_s @ tap_weights, d_x[s], self.stride, *self._out_hw)
-            # [cols 1]ᵀ·g = [dC/dWᵀ; dC/dbᵀ] (this orientation runs faster than gᵀ·[cols 1])
-            return (self._cols[rows].T @ g_s,)
-
-        (d_weights,) = parallel.sum_over_slices(n, backprop)
-        kh, kw = self.kernel_size
-        self.grads["W"][...] = d_weights[:-1].reshape(kh, kw, self.in_channels, self.out_channels
-                                                      ).transpose(3, 2, 0, 1)
-        self.grads["b"][...] = d_weights[-1]
-        if d_x is None:
-            return None
-        return d_x[:, ph : ph + h, pw : pw + w, :]
-
-    def _winograd_backward(self, g):
-        n, c = len(g), self.in_channels
-        t = winograd.transforms(g.dtype)
-        tiles = self._tiles_per_image()
-        d_x = (backend.xp.empty((n, *self._in_hw, c), dtype=g.dtype)
-               if self.input_grad_needed else None)
-
-        def backprop(s):  # the images of piece s: their share of dC/dU, dC/db
-            d_u = winograd.backward(g[s], self._v[:, s.start * tiles : s.stop * tiles], self._u,
-                                    t, self.pad, None if d_x is None else d_x[s])
-            return d_u, backend.column_sums(g[s].reshape(-1, self.out_channels))
-
-        d_u, d_bias = parallel.sum_over_slices(n, backprop, self._image_bytes(g.itemsize),
-                                               WINOGRAD_PIECE_BYTES)
-        self.grads["W"][...] = winograd.kernel_gradient(d_u, t)
-        self.grads["b"][...] = d_bias
-        return d_x
+        (kh, kw), (ph, pw) = self.kernel_size, self.pad
+        g = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N·Ho·Wo, O)
+        self.grads["W"] = (g.T @ self.cols).reshape(self.params["W"].shape)
+        self.grads["b"] = g.sum(axis=0)
+        d_cols = g @ self.params["W"].reshape(self.out_channels, -1)
+        d_x = col2im(d_cols, self.padded_shape, kh, kw, self.stride)
+        return d_x[:, :, ph : d_x.shape[2] - ph, pw : d_x.shape[3] - pw]
 
     def get_config(self) -> dict:
         return {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from barenet import backend, parallel
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer, Shape, shape_mismatch
 
@@ -24,11 +23,18 @@ class BatchNorm(Layer):
 
         dC/dγ = Σ dC/dy·x̂      dC/dβ = Σ dC/dy
         dC/dx = γ/(M·√(σ² + ε)) · (M·dC/dy - Σ dC/dy - x̂·Σ dC/dy·x̂)
+
+    The parameters' shape comes from the input: they are made by ``build(input_shape)``
+    (``compile`` calls it) or on the first ``forward``.
+
+    Args (keyword-only):
+        momentum: m, in (0, 1].
+        eps: ε > 0.
     """
 
     buffer_names = ("running_mean", "running_var")
 
-    def __init__(self, momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(self, *, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
         if not 0 < momentum <= 1:
             raise ConfigError(f"BatchNorm: momentum must be in (0, 1], got {momentum!r}")
@@ -45,88 +51,42 @@ class BatchNorm(Layer):
         f = (input_shape[0],)
         return {"gamma": f, "beta": f, "running_mean": f, "running_var": f}
 
-    def build(self, input_shape: Shape, rng, dtype=np.float32) -> None:
-        xp, f = backend.xp, input_shape[0]
-        self.load_variables({"gamma": xp.ones(f, dtype), "beta": xp.zeros(f, dtype),
-                             "running_mean": xp.zeros(f, dtype), "running_var": xp.ones(f, dtype)})
-
-    @staticmethod
-    def _rows(x):
-        """x as a 2-D (values, features) array: (N, F) as is; (N, C, H, W) as (N·H·W, C), a
-        free view when x is stored channels-last (as a convolution's output is)."""
-        if x.ndim == 2:
-            return x
-        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
-
-    @staticmethod
-    def _unrows(rows, like):
-        """Undo :meth:`_rows` for an array shaped like ``like`` (4-D results stay channels-last)."""
-        if like.ndim == 2:
-            return rows
-        n, c, h, w = like.shape
-        return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    def initialize(self, input_shape: Shape, rng, dtype) -> None:
+        f = input_shape[0]
+        self.set_variables({"gamma": np.ones(f, dtype), "beta": np.zeros(f, dtype),
+                            "running_mean": np.zeros(f, dtype), "running_var": np.ones(f, dtype)})
 
     def forward(self, x, training: bool = False):
-        # Every step writes into an array made once (out=...), one slice of rows per core: a
-        # fresh (rows, channels) result of a broadcast operation costs NumPy several times more.
-        xp = backend.xp
-        rows = self._rows(x)
-        count = rows.shape[0]
-        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not self.built:
+            self.build(x.shape[1:], dtype=x.dtype)
+        # Statistics over every axis but the feature (channel) axis 1.
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         if training:
-            mean = backend.column_sums(rows) / count
-        else:
-            mean = self.buffers["running_mean"]
-        xhat = xp.empty(rows.shape, dtype=rows.dtype)
-
-        def centre(s):  # x - μ, and this slice's share of Σ (x - μ)²
-            xp.subtract(rows[s], mean, out=xhat[s])
-            return (xp.einsum("ij,ij->j", xhat[s], xhat[s]),) if training else ()
-
-        if training:
-            (squares,) = parallel.sum_over_slices(count, centre, rows[:1].nbytes)
-            var = squares / count
-            m = self.momentum
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            m, count = self.momentum, x.size // x.shape[1]
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mean
             self.buffers["running_var"] *= 1 - m
             self.buffers["running_var"] += m * var * (count / max(count - 1, 1))
         else:
-            parallel.for_slices(count, centre, rows[:1].nbytes)
-            var = self.buffers["running_var"]
-        inv_std = 1 / xp.sqrt(var + self.eps)
-        y = xp.empty_like(xhat)
-
-        def scale_and_shift(s):
-            xhat[s] *= inv_std
-            xp.multiply(xhat[s], gamma, out=y[s])
-            y[s] += beta
-
-        parallel.for_slices(count, scale_and_shift, rows[:1].nbytes)
-        self._xhat, self._inv_std, self._training = xhat, inv_std, training
-        return self._unrows(y, x)
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.inv_std = (1 / np.sqrt(var + self.eps)).reshape(shape)
+        self.xhat = (x - mean.reshape(shape)) * self.inv_std
+        self.training, self.axes, self.shape = training, axes, shape
+        return self.params["gamma"].reshape(shape) * self.xhat + self.params["beta"].reshape(shape)
 
     def backward(self, grad_out):
-        xp = backend.xp
-        g, xhat = self._rows(grad_out), self._xhat
-        count = g.shape[0]
-        self.grads["beta"][...], self.grads["gamma"][...] = parallel.sum_over_slices(
-            count, lambda s: (backend.column_sums(g[s]), xp.einsum("ij,ij->j", g[s], xhat[s])),
-            g[:1].nbytes)
-        scale = self.params["gamma"] * self._inv_std
-        mean_g, mean_gx = self.grads["beta"] / count, self.grads["gamma"] / count
-        dx = xp.empty(g.shape, dtype=g.dtype)
-
-        def input_gradient(s):
-            if not self._training:  # fixed statistics: x̂ is an affine function of x alone
-                xp.multiply(g[s], scale, out=dx[s])
-                return
-            xp.subtract(g[s], mean_g, out=dx[s])
-            dx[s] -= xhat[s] * mean_gx
-            dx[s] *= scale
-
-        parallel.for_slices(count, input_gradient, g[:1].nbytes)
-        return self._unrows(dx, grad_out)
+        axes, shape, xhat = self.axes, self.shape, self.xhat
+        self.grads["gamma"] = (grad_out * xhat).sum(axis=axes)
+        self.grads["beta"] = grad_out.sum(axis=axes)
+        scale = self.params["gamma"].reshape(shape) * self.inv_std
+        if not self.training:  # fixed statistics: x̂ is an affine function of x alone
+            return grad_out * scale
+        count = grad_out.size // grad_out.shape[1]
+        mean_g = self.grads["beta"].reshape(shape) / count
+        mean_gx = self.grads["gamma"].reshape(shape) / count
+        return scale * (grad_out - mean_g - xhat * mean_gx)
 
     def get_config(self) -> dict:
         return {"momentum": self.momentum, "eps": self.eps}

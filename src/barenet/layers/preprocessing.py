@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from barenet import backend, parallel
+import numpy as np
+
 from barenet.data import warp
 from barenet.errors import ConfigError
 from barenet.layers.base import Layer, Shape, shape_mismatch
@@ -10,9 +11,9 @@ from barenet.layers.base import Layer, Shape, shape_mismatch
 
 class Rescale(Layer):
     """Y = X·scale + offset: for example, standardise MNIST pixels in [0, 1] with
-    ``Rescale(1 / 0.3081, -0.1307 / 0.3081)``.  dC/dX = dC/dY · scale."""
+    ``Rescale(1 / 0.3081, offset=-0.1307 / 0.3081)``.  dC/dX = dC/dY · scale."""
 
-    def __init__(self, scale: float = 1.0, offset: float = 0.0):
+    def __init__(self, scale: float = 1.0, *, offset: float = 0.0):
         super().__init__()
         if not scale:
             raise ConfigError("Rescale: scale must be non-zero")
@@ -64,14 +65,7 @@ class Deskew(Layer):
         return tuple(input_shape)
 
     def forward(self, x, training: bool = False):
-        images = x.reshape(len(x), *x.shape[-2:])
-        out = backend.xp.empty_like(images)
-
-        def straighten(s):
-            out[s] = deskew(images[s], self.max_slant)
-
-        parallel.for_slices(len(x), straighten, x[:1].nbytes)
-        return out.reshape(x.shape)
+        return deskew(x.reshape(len(x), *x.shape[-2:]), self.max_slant).reshape(x.shape)
 
     def get_config(self) -> dict:
         return {"max_slant": self.max_slant}
@@ -80,21 +74,20 @@ class Deskew(Layer):
 def deskew(images, max_slant: float = 1.0):
     """The images (N, H, W) deskewed and centred as :class:`Deskew` describes, in one pass
     over the batch: moments by matrix products, then one bilinear resampling."""
-    xp = backend.xp
     h, w = images.shape[1:]
-    rows, cols = xp.arange(h, dtype=images.dtype), xp.arange(w, dtype=images.dtype)
+    rows, cols = np.arange(h, dtype=images.dtype), np.arange(w, dtype=images.dtype)
     row_mass = images.sum(axis=2)                                 # (N, H)
     mass = row_mass.sum(axis=1)
     blank = mass <= 0
     mass[blank] = 1
-    r_mean = xp.where(blank, (h - 1) / 2, row_mass @ rows / mass)
-    c_mean = xp.where(blank, (w - 1) / 2, images.sum(axis=1) @ cols / mass)
+    r_mean = np.where(blank, (h - 1) / 2, row_mass @ rows / mass)
+    c_mean = np.where(blank, (w - 1) / 2, images.sum(axis=1) @ cols / mass)
     dr = rows - r_mean[:, None]                                   # (N, H)
     var_r = (row_mass * dr * dr).sum(axis=1)
     # Σ_c X[r, c](c - c̄) for each row, then weighted by (r - r̄) and summed over rows.
     cov = (dr * (images @ cols - c_mean[:, None] * row_mass)).sum(axis=1)
     flat = var_r <= 1e-6 * mass
-    slant = xp.clip(cov / xp.where(flat, 1, var_r), -max_slant, max_slant)
+    slant = np.clip(cov / np.where(flat, 1, var_r), -max_slant, max_slant)
     slant[flat] = 0
     from_middle = (rows - (h - 1) / 2)[None, :, None]             # (1, H, 1)
     src_r = from_middle + r_mean[:, None, None]

@@ -5,8 +5,8 @@ batch run at the same time.  Layers cut their hot loops (im2col, pooling, elemen
 functions) into slices of samples with :func:`for_slices`, and :func:`matmul` cuts a matrix
 product into blocks of rows or columns.
 
-Threads are used only inside :func:`cores_in_use`, which ``Sequential`` enters while it trains
-or predicts with convolutional layers: there OpenBLAS runs on one thread, because its idle
+Threads are used only inside :func:`cores_in_use`, which the fast runner enters while a model
+with convolutional layers trains or predicts: there OpenBLAS runs on one thread, because its idle
 worker threads spin for a while after every product and would take the cores these slices
 need.  Elsewhere (perceptrons, whose time goes into matrix products) OpenBLAS keeps the cores,
 and slices only serve to keep each step's arrays in the CPU cache.
@@ -25,7 +25,8 @@ import threading
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
-from barenet import backend
+import numpy as np
+
 from barenet.errors import ConfigError
 
 MIN_MULTIPLY_ADDS = 1 << 18
@@ -135,17 +136,16 @@ def sum_over_slices(n: int, work, sample_bytes: int = 0, piece_bytes: int = 0) -
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D arrays; inside :func:`cores_in_use`, in blocks of rows of ``a`` (or
     of columns of ``b`` when ``a`` has fewer rows than ``b`` has columns), one per thread."""
-    xp = backend.xp
     m, k = a.shape
     n = b.shape[1]
     if _threads == 1 or m * n * k < MIN_MULTIPLY_ADDS:
-        return xp.matmul(a, b, out=out)
+        return np.matmul(a, b, out=out)
     if out is None:
-        out = xp.empty((m, n), dtype=xp.result_type(a, b))
+        out = np.empty((m, n), dtype=np.result_type(a, b))
     if m >= n:
-        for_slices(m, lambda s: xp.matmul(a[s], b, out=out[s]))
+        for_slices(m, lambda s: np.matmul(a[s], b, out=out[s]))
     else:
-        for_slices(n, lambda s: xp.matmul(a, b[:, s], out=out[:, s]))
+        for_slices(n, lambda s: np.matmul(a, b[:, s], out=out[:, s]))
     return out
 
 
@@ -161,9 +161,9 @@ if hasattr(os, "register_at_fork"):
 @contextlib.contextmanager
 def cores_in_use(enabled: bool = True):
     """Within: barenet's threads split the layers' work, and OpenBLAS runs on one thread
-    (both restored on exit).  A no-op unless ``enabled``, with one thread, or off NumPy."""
+    (both restored on exit).  A no-op unless ``enabled``, or with one thread."""
     global _threads, _blas
-    threads = num_threads() if enabled and backend.xp.__name__ == "numpy" else 1
+    threads = num_threads() if enabled else 1
     if threads == 1 or _threads > 1:
         yield
         return
