@@ -53,6 +53,11 @@ class LayerRunner:
         for layer in reversed(self.layers[bottom:top]):
             grad = layer.backward(grad)
 
+    @staticmethod
+    def all_finite(arrays) -> bool:
+        """True when no entry of any of ``arrays`` is NaN or infinite."""
+        return all(np.isfinite(a).all() for a in arrays)
+
 
 class Sequential:
     """A network whose layers each feed the next.

@@ -84,7 +84,7 @@ def train_step(model, runner, x, y) -> tuple[float, object, bool]:
         return loss, output, False
     runner.backward(grad, top, lowest_trainable(layers))
     params, grads = model.parameters()
-    if not all(np.isfinite(g).all() for g in grads):
+    if not runner.all_finite(grads):
         return math.nan, output, False
     model.optimizer.step(params, grads)
     return loss, output, True

@@ -8,15 +8,16 @@ from barenet.fast import parallel
 from barenet.fast.kernel import Kernel
 
 
-def column_sums(a):
+def column_sums(a, out=None):
     """Σ over the rows of a 2-D array as a product with a vector of ones, which BLAS runs
     several times faster than NumPy's pairwise ``sum(axis=0)``."""
-    return np.ones(a.shape[0], dtype=a.dtype) @ a
+    return np.matmul(np.ones(a.shape[0], dtype=a.dtype), a, out=out)
 
 
 class DenseKernel(Kernel):
-    """``Dense``: Y = X·W + b with the bias added in place; dC/dX only when asked for; the
-    products split over barenet's threads when a model runs them."""
+    """``Dense``: Y = X·W + b with the bias added in place; the gradients written over those of
+    the last step; dC/dX only when asked for; the products split over barenet's threads when
+    a model runs them."""
 
     def forward(self, x, training: bool):
         self.x = x
@@ -26,8 +27,12 @@ class DenseKernel(Kernel):
 
     def backward(self, grad, input_grad: bool = True):
         layer = self.layer
-        layer.grads["W"] = parallel.matmul(self.x.T, grad)
-        layer.grads["b"] = column_sums(grad)
+        w, b = layer.grads.get("W"), layer.grads.get("b")
+        if w is None or w.shape != layer.params["W"].shape or w.dtype != grad.dtype:
+            w, b = np.empty_like(layer.params["W"]), np.empty_like(layer.params["b"])
+        # Into the arrays of the last step: no new array, and they stay in cache.
+        layer.grads["W"] = parallel.matmul(self.x.T, grad, out=w)
+        layer.grads["b"] = column_sums(grad, out=b)
         return parallel.matmul(grad, layer.params["W"].T) if input_grad else None
 
 

@@ -29,37 +29,39 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
 
 
 def im2col(x, kh: int, kw: int, stride: int):
-    """(N, C, H, W) images (already padded) -> (N·Ho·Wo, C·kh·kw) patches.
+    """(N, H, W, C) images (channels last, already padded) -> (N·Ho·Wo, kh·kw·C) patches.
 
-    Row (n, r, s) holds the C x kh x kw patch the kernel meets at output position (r, s) of
-    image n, in the order of W's last three axes, so that the convolution is ``cols @ W.T``.
-    The patches are a strided view of x, copied once: no loop over positions.
+    Row (n, r, s) holds the kh x kw x C patch the kernel meets at output position (r, s) of
+    image n, in (i, j, c) order.  The patches are a strided view of x, copied once: no loop
+    over positions.  (Channels last, each patch row is made of runs of C values that lie side
+    by side in memory, which makes the copy fast.)
     """
-    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    n, c, out_h, out_w = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, c * kh * kw)
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::stride, ::stride]
+    n, out_h, out_w, c = windows.shape[:4]
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * out_h * out_w, kh * kw * c)
 
 
 def col2im(d_cols, x_shape, kh: int, kw: int, stride: int):
     """The adjoint of :func:`im2col`: each patch's gradient added back onto the pixels it was
-    read from, (N·Ho·Wo, C·kh·kw) -> (N, C, H, W).  Patches overlap, so pixels read by several
-    get the sum; the loop runs over the kh·kw kernel taps, each over the whole batch."""
-    n, c, h, w = x_shape
+    read from, (N·Ho·Wo, kh·kw·C) -> (N, H, W, C).  Patches overlap, so a pixel read by
+    several gets the sum; the loop runs over the kh·kw kernel taps, each over the whole batch."""
+    n, h, w, c = x_shape
     out_h, out_w = conv_output_size(h, kh, stride, 0), conv_output_size(w, kw, stride, 0)
-    d_patches = d_cols.reshape(n, out_h, out_w, c, kh, kw)
+    d_patches = d_cols.reshape(n, out_h, out_w, kh, kw, c)
     d_x = np.zeros(x_shape, dtype=d_cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            d_x[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride] += \
-                d_patches[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            d_x[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride] += \
+                d_patches[:, :, :, i, j]
     return d_x
 
 
 class Conv2D(Layer):
     """Y[n, o] = b[o] + Σ_c W[o, c] ⋆ X[n, c]   (cross-correlation, as in every DL library).
 
-    With X's patches unrolled into the rows of ``cols`` (im2col, K = C·kh·kw columns) and
-    W reshaped to (O, K), the layer is one matrix product, and its backward pass two::
+    With X's patches unrolled into the rows of ``cols`` (im2col, K = kh·kw·C columns) and
+    W reshaped to (O, K) in the same order, the layer is one matrix product, and its backward
+    pass two::
 
         Y = cols·Wᵀ + b                (N·Ho·Wo, O)
         dC/dW = dC/dYᵀ · cols          (O, K)
@@ -124,24 +126,29 @@ class Conv2D(Layer):
         self.set_variables({"W": self.init(shapes["W"], *fans, rng, dtype),
                             "b": self.bias_init(shapes["b"], *fans, rng, dtype)})
 
+    def weight_matrix(self):
+        """W as (O, kh·kw·C), its columns in the order of ``cols``."""
+        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+
     def forward(self, x, training: bool = False):
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
-        n = len(x)
-        self.padded_shape = (n, self.in_channels, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)
-        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        x = x.transpose(0, 2, 3, 1)  # channels last: (N, H, W, C), a view
+        padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0))) if ph or pw else x
+        self.padded_shape = padded.shape
         self.cols = im2col(padded, kh, kw, self.stride)
-        y = self.cols @ self.params["W"].reshape(self.out_channels, -1).T + self.params["b"]
-        out_h = conv_output_size(x.shape[2], kh, self.stride, ph)
-        return y.reshape(n, out_h, -1, self.out_channels).transpose(0, 3, 1, 2)
+        y = self.cols @ self.weight_matrix().T + self.params["b"]  # (N·Ho·Wo, O)
+        out_h = conv_output_size(x.shape[1], kh, self.stride, ph)
+        return y.reshape(len(x), out_h, -1, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, grad_out):
         (kh, kw), (ph, pw) = self.kernel_size, self.pad
         g = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N·Ho·Wo, O)
-        self.grads["W"] = (g.T @ self.cols).reshape(self.params["W"].shape)
+        d_w = g.T @ self.cols  # (O, kh·kw·C)
+        self.grads["W"] = d_w.reshape(self.out_channels, kh, kw, -1).transpose(0, 3, 1, 2)
         self.grads["b"] = g.sum(axis=0)
-        d_cols = g @ self.params["W"].reshape(self.out_channels, -1)
-        d_x = col2im(d_cols, self.padded_shape, kh, kw, self.stride)
-        return d_x[:, :, ph : d_x.shape[2] - ph, pw : d_x.shape[3] - pw]
+        d_x = col2im(g @ self.weight_matrix(), self.padded_shape, kh, kw, self.stride)
+        h, w = self.padded_shape[1] - 2 * ph, self.padded_shape[2] - 2 * pw
+        return d_x[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
 
     def get_config(self) -> dict:
         return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from barenet.layers.base import Layer, Shape, shape_mismatch
 from barenet.layers.convolution import conv_output_size, pair
@@ -26,24 +25,12 @@ class _Pool2D(Layer):
         c, h, w = input_shape
         return (c, conv_output_size(h, ph, sh, 0), conv_output_size(w, pw, sw, 0))
 
-    def windows(self, x):
-        """(N, C, H, W) -> (N, C, Ho, Wo, ph·pw): the values of every window, a strided view
-        copied once."""
+    def taps(self, out_h: int, out_w: int) -> list:
+        """For each offset (i, j) inside a window: the slice of the input that it reads at
+        every output position.  Layers loop over these ph·pw offsets, each over the batch."""
         (ph, pw), (sh, sw) = self.pool_size, self.stride
-        view = sliding_window_view(x, (ph, pw), axis=(2, 3))[:, :, ::sh, ::sw]
-        return view.reshape(*view.shape[:4], ph * pw)
-
-    def spread(self, d_windows, x_shape):
-        """The adjoint of :meth:`windows`: each window's gradient (N, C, Ho, Wo, ph·pw) added
-        back onto the pixels it covers; a loop over the ph·pw window offsets."""
-        (ph, pw), (sh, sw) = self.pool_size, self.stride
-        out_h, out_w = d_windows.shape[2:4]
-        d_x = np.zeros(x_shape, dtype=d_windows.dtype)
-        for i in range(ph):
-            for j in range(pw):
-                d_x[:, :, i : i + sh * out_h : sh, j : j + sw * out_w : sw] += \
-                    d_windows[..., i * pw + j]
-        return d_x
+        return [(..., slice(i, i + sh * out_h, sh), slice(j, j + sw * out_w, sw))
+                for i in range(ph) for j in range(pw)]
 
     def get_config(self) -> dict:
         return {"pool_size": list(self.pool_size), "stride": list(self.stride)}
@@ -57,28 +44,37 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x, training: bool = False):
-        windows = self.windows(x)
-        self.x_shape = x.shape
-        self.argmax = windows.argmax(axis=-1)
-        return np.take_along_axis(windows, self.argmax[..., None], axis=-1)[..., 0]
+        taps = self.taps(*self.output_shape(x.shape[1:])[1:])
+        y = x[taps[0]]
+        self.argmax = np.zeros(y.shape, dtype=np.int8)  # which offset holds the maximum
+        for k, tap in enumerate(taps[1:], start=1):
+            better = x[tap] > y  # strict: ties keep the earlier offset
+            y = np.where(better, x[tap], y)
+            self.argmax[better] = k
+        self.x = x
+        return y
 
     def backward(self, grad_out):
-        taps = self.pool_size[0] * self.pool_size[1]
-        d_windows = grad_out[..., None] * (self.argmax[..., None] == np.arange(taps))
-        return self.spread(d_windows, self.x_shape)
+        d_x = np.zeros_like(self.x)  # in x's memory layout, which the next step back reads
+        for k, tap in enumerate(self.taps(*grad_out.shape[2:])):
+            d_x[tap] += grad_out * (self.argmax == k)
+        return d_x
 
 
 class AvgPool2D(_Pool2D):
     """Y = the mean of each window;  every input of a window gets dC/dY / (ph·pw)."""
 
     def forward(self, x, training: bool = False):
-        self.x_shape = x.shape
-        return self.windows(x).mean(axis=-1)
+        taps = self.taps(*self.output_shape(x.shape[1:])[1:])
+        self.x = x
+        return sum(x[tap] for tap in taps) / len(taps)
 
     def backward(self, grad_out):
-        taps = self.pool_size[0] * self.pool_size[1]
-        d_windows = np.broadcast_to(grad_out[..., None] / taps, (*grad_out.shape, taps))
-        return self.spread(d_windows, self.x_shape)
+        taps = self.taps(*grad_out.shape[2:])
+        d_x = np.zeros_like(self.x)
+        for tap in taps:
+            d_x[tap] += grad_out / len(taps)
+        return d_x
 
 
 class GlobalAvgPool2D(Layer):
