@@ -4,6 +4,7 @@ the statistics it reports are right."""
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,13 +24,14 @@ def _script():
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("library", ["barenet", "torch"])
-@pytest.mark.parametrize("network", ["mlp", "cnn", "cnn-valid"])
-def test_benchmark_workers_run(library, network):
+@pytest.mark.parametrize("library", ["barenet", "barenet-reference", "torch"])
+@pytest.mark.parametrize("network", ["mlp", "cnn-valid"])
+def test_benchmark_workers_run(library, network, mnist):
     if library == "torch":
         require("torch")
-    out = subprocess.run([sys.executable, str(SCRIPT), "--worker", library, network, "0.005"],
-                         capture_output=True, text=True, check=True, timeout=300)
+    env = {**os.environ, "BARENET_FAST": "0" if library == "barenet-reference" else "1"}
+    out = subprocess.run([sys.executable, str(SCRIPT), "--worker", library, network, "300"],
+                         capture_output=True, text=True, check=True, timeout=300, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["train"] > 0 and result["infer"] > 0 and result["rss_mb"] > 0
     assert 0 <= result["accuracy"] <= 1
@@ -57,26 +59,15 @@ def test_median_interval_holds_the_median_95_times_in_100():
     assert 0.95 <= np.mean(held) <= 0.98
 
 
-def _saved(path, fraction, ceiling, epochs):
-    runs = [{"train": t, "fit_call": t, "infer": 0.05, "rss_mb": 300.0} for t in epochs]
-    path.write_text(json.dumps({"ceiling_gflops": ceiling, "fraction": fraction,
-                                "raw": {"mlp": {"barenet": runs, "torch": runs}}}))
-    return str(path)
-
-
-def test_pool_takes_the_runs_of_several_files_together(tmp_path):
-    a = _saved(tmp_path / "a.json", 1.0, 100.0, [1.0, 2.0])
-    b = _saved(tmp_path / "b.json", 1.0, 140.0, [3.0])
-    results, ceiling, fraction = _script().pool([a, b])
-    assert [r["train"] for r in results["mlp"]["barenet"]] == [1.0, 2.0, 3.0]
-    assert (ceiling, fraction) == (120.0, 1.0)
-    out = subprocess.run([sys.executable, str(SCRIPT), "--pool", a, b], capture_output=True,
-                         text=True, check=True, timeout=60).stdout
-    assert "mlp epoch (s)" in out and "3 repetitions" in out
-
-
-def test_pool_refuses_runs_of_different_lengths(tmp_path):
-    a = _saved(tmp_path / "a.json", 1.0, 100.0, [1.0])
-    b = _saved(tmp_path / "b.json", 0.2, 100.0, [1.0])
-    with pytest.raises(SystemExit, match="different fractions"):
-        _script().pool([a, b])
+def test_the_report_pairs_each_repetition_with_pytorch_s():
+    runs = {"barenet": [{"train": t, "infer": 0.05, "accuracy": 0.9, "rss_mb": 300.0}
+                        for t in (1.0, 2.0, 3.0)],
+            "barenet-reference": [{"train": t, "infer": 0.1, "accuracy": 0.9, "rss_mb": 300.0}
+                                  for t in (3.0, 3.0, 3.0)],
+            "torch": [{"train": t, "infer": 0.05, "accuracy": 0.9, "rss_mb": 600.0}
+                      for t in (2.0, 1.0, 3.0)]}
+    rows = _script().report({"mlp": runs})
+    # paired ratios 0.5, 2 and 1 (median 1), while the medians are 2 and 2
+    assert "| mlp epoch, barenet (s) | 2.00 | 2.00 | **1.00** | - |" in rows
+    assert "| mlp epoch, BARENET_FAST=0 (s) | 3.00 | 2.00 | **1.50** | - |" in rows
+    assert "| mlp peak RSS (MB) | 300 | 600 | 0.50 | |" in rows

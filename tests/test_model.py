@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import barenet as bn
-from barenet import backend
+from barenet.fast import Runner
+from barenet.model import LayerRunner
+from barenet.training import train_step
+from barenet.validation import check_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,6 +27,7 @@ def blobs(n=300, classes=3, dim=4, seed=0):
 
 
 def mlp(seed=0, dropout=0.0, optimizer=None):
+    bn.seed(seed)
     net = bn.Sequential().push(bn.Dense(4, 16)).push(bn.ReLU())
     if dropout:
         net.push(bn.Dropout(dropout))
@@ -166,25 +170,27 @@ def test_bad_inputs_fail_before_any_work():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_all_finite_tells_large_values_from_nan_and_inf(dtype):
+@pytest.mark.parametrize("all_finite", [LayerRunner.all_finite, Runner.all_finite],
+                         ids=["reference", "fast"])
+def test_all_finite_tells_large_values_from_nan_and_inf(dtype, all_finite):
     big = np.finfo(dtype).max / 4  # finite, but its square overflows
     a = np.ones((5, 6), dtype)
-    assert backend.all_finite(a) and backend.all_finite(a[:, ::2])
+    assert all_finite([a]) and all_finite([a[:, ::2]])
     a[2, 3] = big
-    assert backend.all_finite(a)
+    assert all_finite([a])
     for bad in (np.nan, np.inf, -np.inf):
         a[4, 5] = bad
-        assert not backend.all_finite(a)
-        assert not backend.all_finite(a[:, 1::2])  # a strided view
-        assert not backend.all_finite(np.ones(3, dtype), a, np.ones(2, dtype))  # among several
-    assert backend.all_finite(a[:, ::2])
-    assert backend.all_finite(a[:, ::2], np.ones(3, dtype)) and backend.all_finite()
+        assert not all_finite([a])
+        assert not all_finite([a[:, 1::2]])  # a strided view
+        assert not all_finite([np.ones(3, dtype), a, np.ones(2, dtype)])  # among several
+    assert all_finite([a[:, ::2]])
+    assert all_finite([a[:, ::2], np.ones(3, dtype)]) and all_finite([])
     # the model takes huge finite inputs of its dtype, and names the sample with a NaN
     net = bn.Sequential([bn.Dense(6, 2), bn.Softmax()])
     net.compile(bn.SGD(0.1), "cross_entropy", dtype=np.dtype(dtype).name)
-    assert net.check_inputs(a[:4]).shape == (4, 6)
+    assert check_inputs(net, a[:4]).shape == (4, 6)
     with pytest.raises(bn.DataError, match="1 samples, first at index 4"):
-        net.check_inputs(a)
+        check_inputs(net, a)
 
 
 def test_predict_and_evaluate_check_each_batch_for_nan():
@@ -200,163 +206,6 @@ def test_predict_and_evaluate_check_each_batch_for_nan():
         with pytest.raises(bn.DataError, match="in 2 samples, first at index 9"):
             run()
     np.testing.assert_allclose(net.predict(x, batch_size=4), net.predict(x), rtol=1e-5, atol=1e-7)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_dense_layer_spreads_nan_and_infinities_to_every_output_of_the_sample(dtype):
-    """What predict's check relies on (Layer.spreads_non_finite): one NaN, +inf or -inf in a
-    row of X leaves no value of that row of X·W + b finite, even where the weight it meets
-    is 0 (inf·0 = NaN), while the other rows stay finite."""
-    rng = np.random.default_rng(0)
-    layer = bn.Dense(64, 48)
-    layer.build((64,), rng, dtype)
-    layer.params["W"][5, ::3] = 0
-    for value in (np.nan, np.inf, -np.inf):
-        x = rng.random((300, 64)).astype(dtype)
-        x[[7, 200], [5, 63]] = value
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(layer.forward(x))
-        assert not finite[[7, 200]].any()
-        assert finite[np.r_[:7, 8:200, 201:300]].all()
-
-
-def test_predict_checks_the_first_dense_output_before_any_relu():
-    """predict looks for NaN in the first Dense layer's output, before the ReLU: a -inf that
-    meets only positive weights gives -inf there, which the ReLU would turn into 0 and a
-    finite prediction.  Finite inputs whose products overflow are not refused."""
-    x, _ = blobs()
-    net = mlp()
-    assert net._check_first_output
-    net.layers[0].params["W"][2] = np.abs(net.layers[0].params["W"][2]) + 0.1
-    bad = x.copy()
-    bad[40, 2] = -np.inf
-    with pytest.raises(bn.DataError, match="in 1 samples, first at index 40"):
-        net.predict(bad, batch_size=32)
-    huge = np.full((3, 4), 3e38, dtype=np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        assert not np.isfinite(net.layers[0].forward(huge)).all()
-        assert net.predict(huge).shape == (3, 3)
-    relu_first = (bn.Sequential([bn.ReLU(), bn.Dense(4, 3), bn.Softmax()], input_shape=(4,))
-                  .compile(bn.SGD(0.1), "cross_entropy"))
-    assert not relu_first._check_first_output
-    with pytest.raises(bn.DataError, match="in 1 samples, first at index 40"):
-        relu_first.predict(bad, batch_size=32)
-
-
-def test_relu_after_a_dense_or_conv_layer_clips_in_place_at_inference_only():
-    """At inference a ReLU writes over the output of the Dense or Conv2D layer before it (a new
-    array nobody else holds), and over nothing else: not the caller's x, not what a Dropout
-    passes through.  The outputs are those of the layers run one by one on fresh arrays."""
-    x, y = blobs()
-    net = (bn.Sequential([bn.ReLU(), bn.Dense(4, 8), bn.ReLU(), bn.Dropout(0.5), bn.ReLU(),
-                          bn.Dense(8, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()],
-                         input_shape=(4,))
-           .compile(bn.SGD(0.1), "cross_entropy"))
-    assert net._in_place == [False, False, True, False, False, False, True, False]
-    conv = (bn.Sequential([bn.Reshape((1, 2, 2)), bn.Conv2D(1, 2, 3, padding="same"), bn.ReLU(),
-                           bn.Flatten(), bn.Dense(8, 3), bn.Softmax()])
-            .compile(bn.SGD(0.1), "cross_entropy"))
-    assert conv._in_place == [False, False, True, False, False]
-    for model in (net, conv):
-        model.fit(x, y, epochs=2, batch_size=32, verbose=False)
-        before = x.copy()
-        out = model.predict(x)
-        np.testing.assert_array_equal(x, before)  # negative entries survive the first ReLU
-        expected = x
-        for layer in model.layers:
-            expected = layer.forward(expected.copy(), False)
-        # float32, and the deferred biases add up in another order: a probability of 0.009
-        # may differ by 1e-8, which is more than 1e-6 of it
-        np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
-    # Training keeps the Dense output apart from the ReLU's; inference clips it in place (to
-    # max(X·W, -b) = ReLU(X·W + b) - b, to which the Dropout after it adds b).
-    dense, outputs = net.layers[1], []
-
-    def keep(method):
-        def kept(*args):
-            result = method(*args)
-            outputs.append(result[0] if isinstance(result, tuple) else result)
-            return result
-        return kept
-
-    dense.forward = keep(dense.forward)
-    dense.forward_deferring_bias = keep(dense.forward_deferring_bias)
-    for training in (True, False):
-        net._forward_to_last(x, training)
-    assert (outputs[0] < 0).any() and (outputs[1] >= 0).all() and (outputs[1] == 0).any()
-
-
-def test_dense_and_relu_leave_the_bias_to_the_next_layer_at_inference():
-    """(X + c)·W + b = X·W + (c·W + b) and max(X, -c) = ReLU(X + c) - c, for random c."""
-    rng = np.random.default_rng(0)
-    dense = bn.Dense(5, 4)
-    dense.build((5,), rng, np.float64)
-    dense.params["b"][...] = rng.normal(size=4)
-    x, c = rng.normal(size=(6, 5)), rng.normal(size=5)
-    for incoming in (None, c):
-        y, lacking = dense.forward_deferring_bias(x.copy(), incoming)
-        full = x if incoming is None else x + c
-        np.testing.assert_allclose(y + lacking, dense.forward(full), rtol=1e-13, atol=1e-13)
-        np.testing.assert_allclose(y, x @ dense.params["W"], rtol=1e-13, atol=1e-13)
-    h, d = rng.normal(size=(6, 4)), rng.normal(size=4)
-    np.testing.assert_array_equal(bn.ReLU().forward_in_place(h.copy(), d) + d,
-                                  np.maximum(h + d, 0) - d + d)
-    np.testing.assert_allclose(bn.ReLU().forward_in_place(h.copy(), d) + d,
-                               bn.ReLU().forward(h + d), rtol=1e-13, atol=1e-13)
-    # Any other layer adds the bias first, and leaves none.
-    out, lacking = bn.Sigmoid().forward_deferring_bias(h.copy(), d)
-    assert lacking is None
-    np.testing.assert_allclose(out, bn.Sigmoid().forward(h + d), rtol=1e-13)
-
-
-@pytest.mark.parametrize("layers", [
-    [bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()],
-    [bn.Dense(4, 8), bn.Dense(8, 8), bn.ReLU(), bn.Dropout(0.5), bn.Dense(8, 3), bn.Softmax()],
-    [bn.Dense(4, 8), bn.ReLU(), bn.ReLU(), bn.Dense(8, 8), bn.Tanh(), bn.Dense(8, 3),
-     bn.Softmax()],
-    [bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 1), bn.ReLU()],
-], ids=["mlp", "dense-dense-dropout", "relu-relu-tanh", "relu-output"])
-def test_predict_with_deferred_biases_matches_the_layers_one_by_one(layers):
-    """predict and evaluate, whose Dense layers leave their biases to the next layer, give
-    what the layers give run one by one with their biases, here nonzero, in float64."""
-    x, y = blobs()
-    cost = "mse" if layers[-1].__class__ is bn.ReLU else "cross_entropy"
-    net = bn.Sequential(layers, input_shape=(4,)).compile(bn.SGD(0.1), cost, dtype="float64")
-    rng = np.random.default_rng(1)
-    for layer in net.layers:
-        if "b" in layer.params:
-            layer.params["b"][...] = rng.normal(size=layer.params["b"].shape)
-    x = x.astype(np.float64)
-    expected = x
-    for layer in net.layers:
-        expected = layer.forward(expected.copy(), False)
-    np.testing.assert_allclose(net.predict(x), expected, rtol=1e-12, atol=1e-12)
-    target = y.astype(np.float64)[:, None] if cost == "mse" else y
-    loss = net.cost.loss(expected, target)
-    np.testing.assert_allclose(net.evaluate(x, target)["loss"], loss, rtol=1e-10)
-
-
-def test_plain_sgd_steps_from_the_cost_gradient_scaled_by_its_rate():
-    """With plain SGD a training step scales dC/dZ by η instead of every parameter's gradient
-    (Optimizer.folded_rate): the weights must still become θ - η·dC/dθ, dC/dθ computed by
-    hand from the same batch, and the optimizer's own step must not run."""
-    x, y = blobs()
-    net = (bn.Sequential([bn.Dense(4, 8), bn.ReLU(), bn.Dense(8, 3), bn.Softmax()])
-           .compile(bn.SGD(0.3), "cross_entropy", seed=0, dtype="float64"))
-    before = net.get_weights()
-    out = x[:40]
-    for layer in net.layers[:-1]:
-        out = layer.forward(out, training=True)
-    _, _, grad = net.cost.fused_forward(net.layers[-1], out, y[:40])
-    for layer in net.layers[-2::-1]:
-        grad = layer.backward(grad)
-    grads = [layer.grads[name].copy() for layer in net.layers for name in layer.params]
-    expected = [w - 0.3 * g for w, g in zip(before, grads, strict=True)]
-    net.optimizer.step = None  # plain SGD never calls it
-    loss, _, applied = net.train_step(x[:40], y[:40])
-    assert applied and net.optimizer.iterations == 1
-    for new, want in zip(net.get_weights(), expected, strict=True):
-        np.testing.assert_allclose(new, want, rtol=1e-12, atol=1e-15)
 
 
 def test_divergence_stops_with_epoch_batch_and_untouched_weights():
@@ -435,8 +284,8 @@ ALL_LAYERS = [
     bn.GELU(), bn.Sigmoid(), bn.Tanh(), bn.Softmax(), bn.Identity(), bn.Flatten(),
     bn.Dropout(0.25), bn.Reshape((1, 2, 2)), bn.Conv2D(1, 3, (3, 2), stride=2, padding=1),
     bn.Conv2D(2, 3, 5, padding="same"),
-    bn.MaxPool2D(3, 2), bn.AvgPool2D((2, 1)), bn.GlobalAvgPool2D(), bn.BatchNorm(0.2, 1e-3),
-    bn.Rescale(2.0, -0.5), bn.Deskew(0.8),
+    bn.MaxPool2D(3, stride=2), bn.AvgPool2D((2, 1)), bn.GlobalAvgPool2D(),
+    bn.BatchNorm(momentum=0.2, eps=1e-3), bn.Rescale(2.0, offset=-0.5), bn.Deskew(0.8),
 ]
 
 
@@ -478,26 +327,6 @@ def test_float32_end_to_end_without_hidden_upcasts():
     assert net.predict(x).dtype == np.float32
 
 
-def test_parameters_are_packed_into_one_array_that_training_updates():
-    """After compile every parameter and gradient is a view of one flat array, which the
-    optimizer updates as the layers' own arrays; set_weights writes through it too."""
-    rng = np.random.default_rng(0)
-    x, y = rng.random((40, 6), dtype=np.float32), rng.integers(0, 3, 40)
-    net = bn.Sequential([bn.Dense(6, 5), bn.ReLU(), bn.Dense(5, 3), bn.Softmax()]).compile(
-        bn.SGD(0.1), "cross_entropy", seed=0)
-    (params,), (grads,) = net._params, net._grads
-    assert params.size == grads.size == net.num_params
-    for layer in (net.layers[0], net.layers[2]):
-        for name in ("W", "b"):
-            assert np.shares_memory(layer.params[name], params)
-            assert np.shares_memory(layer.grads[name], grads)
-    before = [w.copy() for w in net.get_weights()]
-    net.fit(x, y, epochs=1, batch_size=8, verbose=False)
-    assert all((w != b).any() for w, b in zip(net.get_weights(), before, strict=True))
-    net.set_weights(before)
-    np.testing.assert_array_equal(params, np.concatenate([w.ravel() for w in before]))
-
-
 def test_a_sigmoid_output_trains_with_binary_cross_entropy():
     """The generic fused step (Sigmoid, then the fused cost) reports the cost of the output
     before the update, and learns a separable problem."""
@@ -506,10 +335,11 @@ def test_a_sigmoid_output_trains_with_binary_cross_entropy():
     y = (x @ np.array([1.0, -2.0, 0.5, 0.0]) > 0).astype(np.float32).reshape(-1, 1)
     net = bn.Sequential([bn.Dense(4, 1), bn.Sigmoid()]).watch("accuracy").compile(
         bn.SGD(0.5), bn.BinaryCrossEntropy(), seed=0)
+    expected_output = net.predict(x[:50])
     expected = net.cost.loss(net.predict(x[:50]), y[:50])
-    loss, output, applied = net.train_step(x[:50], y[:50])
+    loss, output, applied = train_step(net, net.runner(), x[:50], y[:50])
     assert applied and loss == pytest.approx(expected, rel=1e-5)
-    np.testing.assert_allclose(output, net.layers[1]._y)
+    np.testing.assert_allclose(output, expected_output, rtol=1e-6)
     history = net.fit(x, y, epochs=20, batch_size=20, verbose=False)
     assert history.to_dict()["accuracy"][-1] > 0.95
 
@@ -533,35 +363,3 @@ def test_a_copied_model_trains_its_own_parameters(duplicate):
     assert any((a != b).any() for a, b in zip(net.get_weights(), before, strict=True))
 
 
-def test_relu_then_max_pool_runs_pool_first_with_the_same_numbers():
-    """The model runs MaxPool2D before a ReLU declared ahead of it; the forward pass and every
-    gradient must equal those of the layers run one by one in the declared order."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 1, 8, 8))
-    x[0] = -1.0  # windows of zeros after the ReLU: ties everywhere
-    x[1, :, :4] = 0.0
-    y = rng.integers(0, 3, 6)
-    net = (bn.Sequential([bn.Conv2D(1, 2, 3, padding="same"), bn.ReLU(), bn.MaxPool2D(2),
-                          bn.Flatten(), bn.Dense(32, 3), bn.Softmax()], input_shape=(1, 8, 8))
-           .compile(bn.SGD(0.1, momentum=0.5), "cross_entropy", seed=0, dtype="float64"))
-    # (With momentum the optimizer gets dC/dθ itself: plain SGD would get η·dC/dθ.)
-    assert [type(layer).__name__ for layer in net._run_order[:3]] == ["Conv2D", "MaxPool2D",
-                                                                     "ReLU"]
-    out = x  # the declared order, by hand
-    for layer in net.layers[:-1]:
-        out = layer.forward(out, training=True)
-    _, probs, grad = net.cost.fused_forward(net.layers[-1], out, y)
-    for layer in net.layers[-2::-1]:
-        grad = layer.backward(grad)
-        if not layer.input_grad_needed:
-            break
-    by_hand = [g.copy() for g in net._grads]
-
-    np.testing.assert_array_equal(net.predict(x), probs)
-    received = []  # the gradients the optimizer gets (it may use them as scratch)
-    net.optimizer.step = lambda params, grads: received.extend(g.copy() for g in grads)
-    net.train_step(x, y)
-    assert net.layers[1]._y.shape == (6, 2, 4, 4)  # the ReLU saw the pooled values
-    assert len(received) == len(by_hand)
-    for expected, in_model in zip(by_hand, received, strict=True):
-        np.testing.assert_array_equal(in_model, expected)

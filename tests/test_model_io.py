@@ -52,7 +52,7 @@ def test_file_is_plain_safetensors(tmp_path):
 
 
 def rewrite(path, edit_header=None, edit_meta=None, body=None):
-    tensors, meta = serialization.decode_safetensors(path.read_bytes(), str(path))
+    tensors, meta = serialization.read_safetensors(path)
     if edit_meta:
         arch = json.loads(meta["architecture"])
         edit_meta(arch)
@@ -72,14 +72,14 @@ def set_shape(header, key, shape):
 
 
 @pytest.mark.parametrize("damage, match", [
-    (lambda p: p.write_bytes(p.read_bytes()[:-7]), "outside the .* data bytes"),
-    (lambda p: p.write_bytes(p.read_bytes()[:5]), "too short"),
-    (lambda p: p.write_bytes(struct.pack("<Q", 2**62) + p.read_bytes()[8:]), "header claims"),
-    (lambda p: p.write_bytes(p.read_bytes()[:8] + b"[" + p.read_bytes()[9:]), "not valid JSON"),
+    (lambda p: p.write_bytes(p.read_bytes()[:-7]), "not fully covered.*damaged"),
+    (lambda p: p.write_bytes(p.read_bytes()[:5]), "header too small"),
+    (lambda p: p.write_bytes(struct.pack("<Q", 2**62) + p.read_bytes()[8:]), "header too large"),
+    (lambda p: p.write_bytes(p.read_bytes()[:8] + b"[" + p.read_bytes()[9:]), "invalid JSON"),
     (lambda p: rewrite(p, edit_header=lambda h: set_shape(h, "1.W", [3, 1, 3, 2])),
-     "outside the .* data bytes or of another size"),
+     "invalid shape, data type, or offset"),
     (lambda p: rewrite(p, edit_header=lambda h: set_shape(h, "1.W", [10**9, 10**9])),
-     "declares shape"),
+     "overflow computing buffer size"),
     (lambda p: rewrite(p, edit_meta=lambda a: a["layers"].__setitem__(
         1, {"type": "os.system", "config": {"command": "echo pwned"}})), "unknown layer type"),
     (lambda p: rewrite(p, edit_meta=lambda a: a["layers"].__setitem__(

@@ -1,4 +1,4 @@
-"""barenet.parallel: slices cover the batch once, and layers give the same results on threads."""
+"""barenet.fast.parallel: slices cover the batch once, and kernels give the same results on threads."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from barenet import parallel
+from barenet import initializers
 from barenet.errors import ConfigError
+from barenet.fast import parallel
+from barenet.fast.runner import KERNELS
 from barenet.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from barenet.losses import CrossEntropy
 from barenet.model import Sequential
@@ -106,10 +108,10 @@ def test_blas_runs_on_one_thread_inside_and_is_restored_after(threads):
     before = blas_threads()
     with parallel.cores_in_use():
         assert blas_threads() == 1
-        assert parallel._threads == 3
-    assert blas_threads() == before and parallel._threads == 1
+        assert len(parallel.pieces(9)) == 3  # one share per thread
+    assert blas_threads() == before and len(parallel.pieces(9)) == 1
     with parallel.cores_in_use(enabled=False):
-        assert blas_threads() == before and parallel._threads == 1
+        assert blas_threads() == before and len(parallel.pieces(9)) == 1
 
 
 def test_num_threads_rejects_a_bad_setting(monkeypatch):
@@ -136,21 +138,26 @@ LAYERS = {
     "maxpool": lambda: MaxPool2D(2),
     "maxpool-overlapping": lambda: MaxPool2D(3, stride=2),
     "relu": ReLU,
-    "batchnorm": BatchNorm,
 }
 
 
+def in_float64(layer):
+    layer.set_variables({k: v.astype(np.float64) for k, v in {**layer.params, **layer.buffers}.items()})
+    return layer
+
+
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layers_give_the_same_numbers_on_threads(threads, name):
+def test_kernels_give_the_same_numbers_on_threads(threads, name):
     channels = getattr(LAYERS[name](), "in_channels", 3)
     x = np.random.default_rng(3).normal(size=(7, channels, 9, 11))
     results = []
     for threaded in (False, True):
-        layer = LAYERS[name]()
-        layer.build(x.shape[1:], np.random.default_rng(0), np.float64)
+        with initializers.seeded(0):
+            layer = in_float64(LAYERS[name]())
+        kernel = KERNELS[type(layer)](layer)
         with parallel.cores_in_use(enabled=threaded):
-            y = layer.forward(x, training=True)
-            dx = layer.backward(np.random.default_rng(4).normal(size=y.shape))
+            y = kernel.forward(x, training=True)
+            dx = kernel.backward(np.random.default_rng(4).normal(size=y.shape))
         results.append((y, dx, {k: v.copy() for k, v in layer.grads.items()}))
     (y0, dx0, g0), (y1, dx1, g1) = results
     np.testing.assert_allclose(y1, y0, rtol=1e-12, atol=1e-12)
@@ -159,16 +166,16 @@ def test_layers_give_the_same_numbers_on_threads(threads, name):
         np.testing.assert_allclose(g1[key], g0[key], rtol=1e-12, atol=1e-12)
 
 
-def test_dense_gives_the_same_numbers_on_threads(threads):
+def test_the_dense_kernel_gives_the_same_numbers_on_threads(threads):
     rng = np.random.default_rng(5)
     x, g = rng.normal(size=(130, 700)), rng.normal(size=(130, 300))
     results = []
     for threaded in (False, True):
-        layer = Dense(700, 300)
-        layer.build((700,), np.random.default_rng(0), np.float64)
+        layer = in_float64(Dense(700, 300, seed=0))
+        kernel = KERNELS[Dense](layer)
         with parallel.cores_in_use(enabled=threaded):
-            y = layer.forward(x, training=True)
-            dx = layer.backward(g)
+            y = kernel.forward(x, training=True)
+            dx = kernel.backward(g)
         results.append((y, dx, layer.grads["W"].copy()))
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
@@ -188,6 +195,7 @@ def test_a_convolutional_model_trains_the_same_on_any_number_of_threads(monkeypa
     for count in counts:
         monkeypatch.setenv("BARENET_NUM_THREADS", count)
         normalise = [BatchNorm()] if exact else []
+        initializers.seed(0)
         model = (Sequential([Conv2D(1, 16, 3), ReLU(),  # im2col, then Winograd
                              Conv2D(16, 4, 3, padding="same"), MaxPool2D(2), *normalise,
                              Flatten(), Dense(36, 3), Softmax()], input_shape=(1, 8, 8))

@@ -181,7 +181,7 @@ def test_a_network_that_deskews_trains_saves_and_predicts_the_same(tmp_path):
 
 
 def test_rescale_gradients_and_values():
-    layer = bn.Rescale(2.5, -0.5)
+    layer = bn.Rescale(2.5, offset=-0.5)
     x = RNG.normal(size=(3, 4))
     np.testing.assert_allclose(layer.forward(x), 2.5 * x - 0.5)
     check_layer_gradients(layer, x)

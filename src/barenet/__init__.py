@@ -9,8 +9,8 @@
 """
 
 from barenet import fast, initializers, metrics, schedules
-from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.callbacks import Callback, EarlyStopping, ProgressBar
+from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.errors import (
     BarenetError,
     ConfigError,
@@ -22,12 +22,12 @@ from barenet.errors import (
     TrainingDivergedError,
     TrainingInterrupted,
 )
+from barenet.gradcheck import gradcheck
 from barenet.history import History
+from barenet.initializers import seed
 from barenet.layers import *  # noqa: F403 - the layers are the package's vocabulary
 from barenet.layers import __all__ as _layer_names
 from barenet.losses import MSE, BinaryCrossEntropy, Cost, CrossEntropy
-from barenet.gradcheck import gradcheck
-from barenet.initializers import seed
 from barenet.model import Sequential, load_model
 from barenet.optimizers import SGD, Adam, AdamW, Optimizer, RMSProp
 from barenet.schedules import CosineDecay, ExponentialDecay, LinearDecay, LinearWarmup, StepDecay

@@ -22,7 +22,7 @@ import numpy as np
 
 from barenet import fast, initializers, losses, metrics, model_io, optimizers, training
 from barenet.errors import ConfigError, ShapeError
-from barenet.layers.base import Layer, Shape
+from barenet.layers.base import Layer, Shape, deferred_initialization
 from barenet.layers.registry import layer_from_dict, layer_to_dict
 from barenet.validation import check_inputs, check_targets, non_finite_error
 
@@ -140,7 +140,7 @@ class Sequential:
                     raise ShapeError(f"layer {i + 1} {layer!r}: {name} has shape {got}, but "
                                      f"inputs of shape {shape} need {tuple(want)}")
             if any(a.dtype != self.dtype for a in arrays.values()):
-                layer.set_variables({k: np.asarray(v, self.dtype) for k, v in arrays.items()})
+                layer.astype(self.dtype)
 
     def reset_parameters(self, seed=None) -> None:
         """Initialise every layer's parameters again (``seed`` as in :meth:`compile`)."""
@@ -372,7 +372,8 @@ class Sequential:
         variables (``path`` names the file in errors)."""
         with model_io.reading(path):
             model_io.check_dtype(config)
-            model = cls.from_config({k: v for k, v in config.items() if k != "cost"})
+            with deferred_initialization():  # the file's tensors are checked before any allocation
+                model = cls.from_config({k: v for k, v in config.items() if k != "cost"})
             model.dtype = _DTYPES[config.get("dtype", "float32")]
             model_io.adopt_variables(path, model, tensors)
             if "cost" in config:

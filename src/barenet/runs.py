@@ -24,13 +24,13 @@ import numpy as np
 
 from barenet import metrics, plots, presets
 from barenet.callbacks import Callback
+from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.data import datasets
 from barenet.data.augment import random_affine
 from barenet.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from barenet.model import Sequential
-from barenet.training import TrainingState
-from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.serialization import write_atomic
+from barenet.training import TrainingState
 
 VALIDATION_SIZE = 5000
 SPLIT_SEED = 0  # fixed, so that every run validates on the same images

@@ -87,7 +87,7 @@ class GELU(ActivationLayer):
     f'(X) = ½(1 + tanh u) + ½X(1 - tanh²u)·√(2/π)(1 + 3·0.044715X²).
     """
 
-    _C = math.sqrt(2.0 / math.pi)
+    C = math.sqrt(2.0 / math.pi)
 
     def forward(self, x, training: bool = False):
         self.x = x

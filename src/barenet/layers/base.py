@@ -18,15 +18,30 @@ soon as it is made; one whose shapes come from its input (``BatchNorm()``) makes
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
 
 from barenet import initializers
-from barenet.layers import registry
 from barenet.errors import ConfigError, ShapeError
+from barenet.layers import registry
 
 Shape = tuple[int, ...]
+
+_deferring = False
+
+
+@contextlib.contextmanager
+def deferred_initialization():
+    """Within, layers are made without parameters (``build`` leaves them unbuilt): loading a
+    file checks its tensors against the architecture before it allocates anything."""
+    global _deferring
+    saved, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = saved
 
 
 class Layer:
@@ -74,10 +89,12 @@ class Layer:
         """Make the parameters for inputs of ``input_shape``, unless they exist already.
 
         ``seed`` is an integer, a ``numpy.random.Generator``, or None for barenet's default
-        generator (``barenet.seed`` sets it)."""
-        input_shape = tuple(int(d) for d in input_shape)
-        self.output_shape(input_shape)  # refuses an input that does not fit
-        if not self.built:
+        generator (``barenet.seed`` sets it).  ``input_shape`` may be None for a layer whose
+        parameters' shapes do not depend on it (``Conv2D``)."""
+        if input_shape is not None:
+            input_shape = tuple(int(d) for d in input_shape)
+            self.output_shape(input_shape)  # refuses an input that does not fit
+        if not self.built and not _deferring:
             self.input_shape = input_shape
             self.initialize(input_shape, initializers.generator(seed), np.dtype(dtype))
             self.built = True
@@ -98,6 +115,13 @@ class Layer:
         for value in (*self.params.values(), *self.buffers.values()):
             return value.dtype
         return np.dtype(np.float32)
+
+    def astype(self, dtype) -> Layer:
+        """The layer, its parameters and buffers converted to ``dtype`` (float32 or float64)."""
+        arrays = {**self.params, **self.buffers}
+        if arrays:
+            self.set_variables({k: np.asarray(v, dtype) for k, v in arrays.items()})
+        return self
 
     def set_variables(self, arrays: dict, input_shape: Shape | None = None) -> None:
         """Adopt ``arrays`` (named as :meth:`variable_shapes` says) as the parameters and

@@ -101,7 +101,7 @@ class Conv2D(Layer):
         self.padding = padding
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
-        self.initialize(None, initializers.generator(seed), np.dtype(np.float32))
+        self.build(None, seed)  # the weights' shapes do not depend on the image size
 
     def output_shape(self, input_shape: Shape) -> Shape:
         kh, kw = self.kernel_size

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from barenet import initializers
 from barenet.layers.base import Layer, Shape, positive_int, shape_mismatch
 
