@@ -130,8 +130,8 @@ class Sequential:
         return self
 
     def _check_variables(self, shapes: list[Shape]) -> None:
-        """Every layer's parameters and buffers in the model's dtype and of the shapes its
-        input asks for (a layer built for another input is refused)."""
+        """Every layer's parameters and buffers in the model's dtype (converted if need be) and
+        of the shapes its input asks for (a layer built for another input is refused)."""
         for i, (layer, shape) in enumerate(zip(self.layers, shapes, strict=False)):
             arrays = {**layer.params, **layer.buffers}
             for name, want in layer.variable_shapes(shape).items():
@@ -169,8 +169,11 @@ class Sequential:
         return shapes
 
     def require_compiled(self) -> None:
+        """Refuse to run a model that is not compiled, or whose parameters no longer fit
+        (an array of another shape assigned to ``layer.params``)."""
         if not self.compiled:
             raise ConfigError("the network is not compiled: call compile(optimizer, cost) first")
+        self._check_variables(self.layer_shapes())
 
     # -- running the layers -----------------------------------------------------------------
     def runner(self) -> LayerRunner:
