@@ -9,7 +9,7 @@ import pytest
 
 import barenet as bn
 from barenet.fast.runner import KERNELS, THREADED
-from barenet.model import LayerRunner
+from barenet.runner import LayerRunner
 
 RNG = np.random.default_rng(7)
 
@@ -130,3 +130,11 @@ def test_the_python_switch_wins_and_a_bad_setting_is_refused(monkeypatch):
     monkeypatch.setenv("BARENET_FAST", "maybe")
     with pytest.raises(bn.ConfigError, match="BARENET_FAST must be 0 or 1"):
         bn.fast.enabled()
+
+
+def test_the_fast_runner_pools_before_a_relu_that_a_max_pool_follows():
+    layers = [bn.Conv2D(1, 2, 3), bn.ReLU(), bn.MaxPool2D(2), bn.Flatten(), bn.Dense(2, 2),
+              bn.ReLU(), bn.Softmax()]
+    kinds = [type(step.layer if hasattr(step, "layer") else step).__name__
+             for step in bn.fast.Runner(layers).steps]
+    assert kinds == ["Conv2D", "MaxPool2D", "ReLU", "Flatten", "Dense", "ReLU", "Softmax"]

@@ -10,7 +10,7 @@ import pytest
 
 import barenet as bn
 from barenet.fast import Runner
-from barenet.model import LayerRunner
+from barenet.runner import LayerRunner
 from barenet.training import train_step
 from barenet.validation import check_inputs
 
@@ -36,7 +36,7 @@ def mlp(seed=0, dropout=0.0, optimizer=None):
             .compile(optimizer or bn.SGD(0.1), bn.CrossEntropy(), seed=seed))
 
 
-def test_the_issue_example_api():
+def test_the_readme_example_api():
     x, y = blobs()
     net = (bn.Sequential()
            .push(bn.Dense(4, 32, init="he"))

@@ -15,7 +15,6 @@ through them, predictions, weights, configuration and summary.  Training lives i
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -24,39 +23,10 @@ from barenet import fast, initializers, losses, metrics, model_io, optimizers, t
 from barenet.errors import ConfigError, ShapeError
 from barenet.layers.base import Layer, Shape, deferred_initialization
 from barenet.layers.registry import layer_from_dict, layer_to_dict
-from barenet.validation import check_inputs, check_targets, non_finite_error
+from barenet.runner import LayerRunner
+from barenet.validation import check_inputs, check_targets, check_variables, non_finite_error
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-class LayerRunner:
-    """Runs a model's layers through their own ``forward`` and ``backward``: the reference
-    path.  (``barenet.fast`` runs some layers with faster code that computes the same.)"""
-
-    def __init__(self, layers: list[Layer]):
-        self.layers = layers
-
-    def running(self):
-        """A context entered around a whole ``fit``, ``predict`` or ``evaluate`` call."""
-        return contextlib.nullcontext()
-
-    def forward(self, x, training: bool):
-        """(output, the last layer's input) for the batch ``x``."""
-        for layer in self.layers[:-1]:
-            x = layer.forward(x, training)
-        return self.layers[-1].forward(x, training), x
-
-    def backward(self, grad, top: int, bottom: int) -> None:
-        """Back-propagate ``grad`` = dC/dY of layer ``top - 1`` down to layer ``bottom``,
-        which fills every layer's ``grads`` on the way (dC/dX of layer ``bottom`` is not
-        needed: nothing below it learns)."""
-        for layer in reversed(self.layers[bottom:top]):
-            grad = layer.backward(grad)
-
-    @staticmethod
-    def all_finite(arrays) -> bool:
-        """True when no entry of any of ``arrays`` is NaN or infinite."""
-        return all(np.isfinite(a).all() for a in arrays)
 
 
 class Sequential:
@@ -117,7 +87,7 @@ class Sequential:
         rng = initializers.generator(seed)
         for layer, shape in zip(self.layers, shapes, strict=False):
             layer.build(shape, rng, self.dtype)
-        self._check_variables(shapes)
+        check_variables(self, shapes)
         trainable_below = False
         for i, layer in enumerate(self.layers):
             if trainable_below and not layer.differentiable:
@@ -128,19 +98,6 @@ class Sequential:
         self.output_shape = shapes[-1]
         self.compiled = True
         return self
-
-    def _check_variables(self, shapes: list[Shape]) -> None:
-        """Every layer's parameters and buffers in the model's dtype (converted if need be) and
-        of the shapes its input asks for (a layer built for another input is refused)."""
-        for i, (layer, shape) in enumerate(zip(self.layers, shapes, strict=False)):
-            arrays = {**layer.params, **layer.buffers}
-            for name, want in layer.variable_shapes(shape).items():
-                if name not in arrays or arrays[name].shape != tuple(want):
-                    got = arrays[name].shape if name in arrays else "nothing"
-                    raise ShapeError(f"layer {i + 1} {layer!r}: {name} has shape {got}, but "
-                                     f"inputs of shape {shape} need {tuple(want)}")
-            if any(a.dtype != self.dtype for a in arrays.values()):
-                layer.astype(self.dtype)
 
     def reset_parameters(self, seed=None) -> None:
         """Initialise every layer's parameters again (``seed`` as in :meth:`compile`)."""
@@ -173,7 +130,7 @@ class Sequential:
         (an array of another shape assigned to ``layer.params``)."""
         if not self.compiled:
             raise ConfigError("the network is not compiled: call compile(optimizer, cost) first")
-        self._check_variables(self.layer_shapes())
+        check_variables(self, self.layer_shapes())
 
     # -- running the layers -----------------------------------------------------------------
     def runner(self) -> LayerRunner:

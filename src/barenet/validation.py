@@ -67,3 +67,19 @@ def check_targets(model, y, n: int, name: str = "y") -> np.ndarray:
         raise DataError(f"{name} holds NaN or infinite values")
     return y
 
+
+
+def check_variables(model, shapes) -> None:
+    """Every layer's parameters and buffers of the shapes its input (``shapes``, from
+    ``model.layer_shapes()``) asks for, and in the model's dtype (converted if need be): a
+    layer built for another input, or an array of another shape assigned to its ``params``,
+    is refused."""
+    for i, (layer, shape) in enumerate(zip(model.layers, shapes, strict=False)):
+        arrays = {**layer.params, **layer.buffers}
+        for name, want in layer.variable_shapes(shape).items():
+            if name not in arrays or arrays[name].shape != tuple(want):
+                got = arrays[name].shape if name in arrays else "nothing"
+                raise ShapeError(f"layer {i + 1} {layer!r}: {name} has shape {got}, but "
+                                 f"inputs of shape {shape} need {tuple(want)}")
+        if any(a.dtype != model.dtype for a in arrays.values()):
+            layer.astype(model.dtype)

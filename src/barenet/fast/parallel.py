@@ -34,9 +34,8 @@ MIN_MULTIPLY_ADDS = 1 << 18
 
 CHUNK_BYTES = 1 << 21
 """Bytes of input per step of :func:`for_slices` when a layer asks for cache-sized pieces.
-Pieces of half the 1 MiB L2 cache kept a step's arrays there, but cost more calls into NumPy,
-which the threads take turns at (Python's GIL): training steps of ``cnn`` and ``cnn-best``
-took 4 to 6% longer with them than with 2 MiB."""
+Smaller pieces fit the L2 cache better but cost more calls into NumPy, which the threads take
+turns at (Python's GIL)."""
 
 _threads = 1  # threads that for_slices and matmul use now (see cores_in_use)
 _pool: ThreadPoolExecutor | None = None

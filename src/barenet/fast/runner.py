@@ -9,6 +9,7 @@ import numpy as np
 from barenet.fast import convolution, dense, parallel, pooling
 from barenet.fast.kernel import Kernel
 from barenet.layers import Conv2D, Dense, MaxPool2D, ReLU
+from barenet.runner import LayerRunner
 
 KERNELS: dict[type, type[Kernel]] = {
     Dense: dense.DenseKernel,
@@ -23,21 +24,18 @@ THREADED = (Conv2D, MaxPool2D)
 runs on barenet's threads, OpenBLAS on one (see ``parallel``)."""
 
 
-class Runner:
-    """``model.LayerRunner``'s interface, with kernels: the same numbers, sooner."""
+class Runner(LayerRunner):
+    """A :class:`~barenet.runner.LayerRunner` whose steps are kernels where there is one: the
+    same numbers, sooner."""
 
     def __init__(self, layers):
-        self.layers = layers
-        self.steps = [KERNELS[type(layer)](layer) if type(layer) in KERNELS else layer
-                      for layer in layers]
+        super().__init__(layers)
+        self.steps = pool_before_relu(
+            [KERNELS[type(layer)](layer) if type(layer) in KERNELS else layer
+             for layer in layers])
 
     def running(self):
         return parallel.cores_in_use(any(isinstance(layer, THREADED) for layer in self.layers))
-
-    def forward(self, x, training: bool):
-        for step in self.steps[:-1]:
-            x = step.forward(x, training)
-        return self.steps[-1].forward(x, training), x
 
     def backward(self, grad, top: int, bottom: int) -> None:
         for i in range(top - 1, bottom - 1, -1):
@@ -59,3 +57,19 @@ class Runner:
                 if not math.isfinite(float(flat @ flat)) and not np.isfinite(a).all():
                     return False
         return True
+
+
+def pool_before_relu(steps: list) -> list:
+    """``steps`` with every ReLU that a MaxPool2D follows moved after it.
+
+    The two commute: max(relu(a), relu(b)) = relu(max(a, b)), and the gradient reaches the
+    same input either way (relu' is 0 wherever the order could change the arg-max), so the
+    numbers are the same, while the ReLU touches 1/(pool area) as many values.  Neither has
+    parameters, so back-propagation still starts and stops at the same layers.  The last step
+    stays last (the cost may use its input)."""
+    steps = list(steps)
+    for i in range(len(steps) - 2):
+        if isinstance(steps[i], dense.ReLUKernel) and isinstance(steps[i + 1],
+                                                                  pooling.MaxPool2DKernel):
+            steps[i], steps[i + 1] = steps[i + 1], steps[i]
+    return steps

@@ -46,18 +46,18 @@ class MaxPool2D(_Pool2D):
     def forward(self, x, training: bool = False):
         taps = self.taps(*self.output_shape(x.shape[1:])[1:])
         y = x[taps[0]]
-        self.argmax = np.zeros(y.shape, dtype=np.int8)  # which offset holds the maximum
-        for k, tap in enumerate(taps[1:], start=1):
-            better = x[tap] > y  # strict: ties keep the earlier offset
-            y = np.where(better, x[tap], y)
-            self.argmax[better] = k
-        self.x = x
+        for tap in taps[1:]:
+            y = np.maximum(y, x[tap])
+        self.x, self.y = x, y
         return y
 
     def backward(self, grad_out):
-        d_x = np.zeros_like(self.x)  # in x's memory layout, which the next step back reads
-        for k, tap in enumerate(self.taps(*grad_out.shape[2:])):
-            d_x[tap] += grad_out * (self.argmax == k)
+        d_x = np.zeros_like(self.x)
+        taken = np.zeros_like(self.y, dtype=bool)  # windows whose arg-max is found
+        for tap in self.taps(*grad_out.shape[2:]):
+            first = (self.x[tap] == self.y) & ~taken  # the first offset holding the maximum
+            d_x[tap] += grad_out * first
+            taken |= first
         return d_x
 
 
