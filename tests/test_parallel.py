@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_info
 from barenet import initializers
 from barenet.errors import ConfigError
 from barenet.fast import parallel
-from barenet.fast.runner import KERNELS
+from barenet.fast.runner import THREADED_KERNELS as KERNELS
 from barenet.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from barenet.losses import CrossEntropy
 from barenet.model import Sequential

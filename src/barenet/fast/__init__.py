@@ -6,12 +6,14 @@ names the reference it replaces, and ``tests/test_fast.py`` checks that both agr
 gradients, a training step and a whole epoch).  What the kernels add:
 
 * ``parallel``: barenet's threads over cache-sized pieces of the batch, for the element-wise
-  work NumPy runs on one core (models with convolutions or pooling);
-* ``dense``: the lowest Dense layer skips dC/dX, which nothing needs; column sums as one BLAS
-  product; the ReLU by ``clip``, which NumPy runs with SIMD;
+  work NumPy runs on one core (models with convolutions or pooling, whose ReLUs are split too);
+* ``dense``: the lowest Dense layer skips dC/dX, which nothing needs; its gradients are
+  written over those of the last step; column sums as one BLAS product;
 * ``convolution``: im2col in channels-last memory with the bias in the product, and
   Winograd's F(4x4, 3x3) for wide 3x3 convolutions (``winograd``);
-* ``pooling``: max-pooling that keeps its arg-max as small integers, a window offset at a time.
+* ``pooling``: max-pooling that keeps its arg-max as small integers, a window offset at a time;
+* ``runner``: a max-pool runs before the ReLU ahead of it (they commute, and the ReLU then
+  touches a quarter of the values); the finiteness check of the gradients by dot products.
 
 ``BARENET_FAST=0`` in the environment, or ``barenet.fast.use(False)``, runs the reference
 path alone: every layer's own code, which a learner can step through in a debugger.

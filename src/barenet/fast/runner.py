@@ -13,7 +13,6 @@ from barenet.runner import LayerRunner
 
 KERNELS: dict[type, type[Kernel]] = {
     Dense: dense.DenseKernel,
-    ReLU: dense.ReLUKernel,
     Conv2D: convolution.Conv2DKernel,
     MaxPool2D: pooling.MaxPool2DKernel,
 }
@@ -23,6 +22,10 @@ THREADED = (Conv2D, MaxPool2D)
 """Layers whose element-wise work weighs as much as their matrix products: a model holding one
 runs on barenet's threads, OpenBLAS on one (see ``parallel``)."""
 
+THREADED_KERNELS: dict[type, type[Kernel]] = {**KERNELS, ReLU: dense.ReLUKernel}
+"""The kernels of a model that runs on barenet's threads: there the ReLU's element-wise work
+is split over them too (elsewhere NumPy's own ReLU is as fast)."""
+
 
 class Runner(LayerRunner):
     """A :class:`~barenet.runner.LayerRunner` whose steps are kernels where there is one: the
@@ -30,12 +33,14 @@ class Runner(LayerRunner):
 
     def __init__(self, layers):
         super().__init__(layers)
+        self.threaded = any(isinstance(layer, THREADED) for layer in layers)
+        kernels = THREADED_KERNELS if self.threaded else KERNELS
         self.steps = pool_before_relu(
-            [KERNELS[type(layer)](layer) if type(layer) in KERNELS else layer
+            [kernels[type(layer)](layer) if type(layer) in kernels else layer
              for layer in layers])
 
     def running(self):
-        return parallel.cores_in_use(any(isinstance(layer, THREADED) for layer in self.layers))
+        return parallel.cores_in_use(self.threaded)
 
     def backward(self, grad, top: int, bottom: int) -> None:
         for i in range(top - 1, bottom - 1, -1):
