@@ -7,8 +7,8 @@
            .compile(SGD(0.04), CrossEntropy()))
     history = net.fit(x, y, epochs=15, batch_size=100, validation_data=(xv, yv), seed=0)
 
-This module holds the model: its layers and their shapes, the forward and backward passes
-through them, predictions, weights, configuration and summary.  Training lives in
+This module holds the model: its layers and their shapes, the runner that takes a batch
+forward and back through them, predictions, weights, configuration and summary.  Training lives in
 :mod:`barenet.training`, the checks of user data in :mod:`barenet.validation`, files in
 :mod:`barenet.model_io`.
 """
@@ -168,9 +168,15 @@ class Sequential:
             return (values.reshape(len(values)) >= 0.5).astype(np.int64)
         return values.reshape(len(values), -1).argmax(axis=1)
 
+    @property
+    def cost_fuses(self) -> bool:
+        """True when the cost takes the logits, the last layer's input (CrossEntropy after a
+        Softmax): its gradient for them replaces the last layer's backward pass."""
+        return isinstance(self.layers[-1], self.cost.fused_with or ())
+
     def loss(self, output, logits, target) -> float:
         """The cost of a batch, from the logits when the cost fuses with the last layer."""
-        if isinstance(self.layers[-1], self.cost.fused_with or ()):
+        if self.cost_fuses:
             return self.cost.loss_from_logits(logits, target)
         return self.cost.loss(output, target)
 

@@ -74,11 +74,10 @@ def train_step(model, runner, x, y) -> tuple[float, object, bool]:
     """
     output, logits = runner.forward(x, True)
     layers = model.layers
-    if isinstance(layers[-1], model.cost.fused_with or ()):
-        loss = model.cost.loss_from_logits(logits, y)
+    loss = model.loss(output, logits, y)
+    if model.cost_fuses:
         grad, top = model.cost.gradient_from_logits(output, y), len(layers) - 1
     else:
-        loss = model.cost.loss(output, y)
         grad, top = model.cost.gradient(output, y), len(layers)
     if not math.isfinite(loss):
         return loss, output, False
