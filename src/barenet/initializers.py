@@ -85,6 +85,18 @@ def lecun_normal(shape, fan_in, fan_out, rng, dtype=np.float32):
     return _draw(rng.normal(0.0, math.sqrt(1.0 / fan_in), size=shape), dtype)
 
 
+def orthogonal(shape, fan_in, fan_out, rng, dtype=np.float32):
+    """A matrix with orthonormal rows or columns (Saxe et al., 2014): the Q of the QR
+    decomposition of a Gaussian matrix, signs fixed so that Q is uniformly distributed.
+    Multiplying by it keeps norms, so a recurrent state neither explodes nor vanishes at
+    the start of training."""
+    rows, cols = shape[0], math.prod(shape[1:])
+    q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
+    q *= np.sign(np.diag(r))
+    q = q if rows >= cols else q.T
+    return _draw(np.ascontiguousarray(q).reshape(shape), dtype)
+
+
 def zeros(shape, fan_in, fan_out, rng, dtype=np.float32):
     """All zeros (the usual bias initializer)."""
     return np.zeros(shape, dtype=dtype)
@@ -112,6 +124,7 @@ _BY_NAME = {
     "xavier": glorot_uniform,
     "glorot_normal": glorot_normal,
     "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal,
     "zeros": zeros,
 }
 
