@@ -19,7 +19,9 @@ repetitions).
 Networks: ``mlp``, the design's 784-256-256-10 ReLU network with SGD 0.04, batch 100;
 ``cnn-valid``, the classic conv 3x3x32, pool, conv 3x3x64, pool, dropout 0.5, dense 10 with
 Adam 1e-3, batch 128; ``cnn``, the same with "same" padding (the ``cnn`` preset without its
-Deskew layer, which has no PyTorch counterpart).
+Deskew layer, which has no PyTorch counterpart); ``lstm``, the ``lstm`` preset's network (an
+image read row by row, 28 steps of 28 pixels, into an LSTM of 128 units, then dense 10) with
+Adam 1e-3, batch 128.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def barenet_worker(network: str, train_size: int) -> dict:
         layers = [bn.Dense(784, 256), bn.ReLU(), bn.Dense(256, 256), bn.ReLU(),
                   bn.Dense(256, 10, init="glorot_uniform"), bn.Softmax()]
         optimizer, batch = bn.SGD(0.04), 100
+    elif network == "lstm":
+        layers = [bn.Reshape((28, 28)), bn.LSTM(128), bn.Dense(128, 10), bn.Softmax()]
+        optimizer, batch = bn.Adam(1e-3), 128
     else:
         pad, side = PADDING[network], 7 if PADDING[network] else 5
         layers = [bn.Reshape((1, 28, 28)), bn.Conv2D(1, 32, 3, padding=pad), bn.ReLU(),
@@ -108,6 +113,17 @@ def torch_worker(network: str, train_size: int) -> dict:
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                               nn.Linear(256, 10))
         opt, batch = torch.optim.SGD(model.parameters(), lr=0.04), 100
+    elif network == "lstm":
+        class RowReader(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm, self.dense = nn.LSTM(28, 128, batch_first=True), nn.Linear(128, 10)
+
+            def forward(self, images):
+                return self.dense(self.lstm(images.reshape(-1, 28, 28))[0][:, -1])
+
+        model = RowReader()
+        opt, batch = torch.optim.Adam(model.parameters(), lr=1e-3), 128
     else:
         pad, side = PADDING[network], 7 if PADDING[network] else 5
         model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3, padding=pad),

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the test suite uses: Chromium (the drawing app's browser test) and
-# Fashion-MNIST.  Installs only what is missing; needs root (as in CI) or sudo.
+# Debian packages the test suite and the examples use: Chromium (the drawing app's browser
+# test), Fashion-MNIST, and the English word list (examples/words.py).  Installs only what is
+# missing; needs root (as in CI) or sudo.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+[ -f /usr/share/dict/words ] || missing+=(wamerican)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -25,7 +25,7 @@ def _script():
 
 @pytest.mark.torch
 @pytest.mark.parametrize("library", ["barenet", "barenet-reference", "torch"])
-@pytest.mark.parametrize("network", ["mlp", "cnn-valid"])
+@pytest.mark.parametrize("network", ["mlp", "cnn-valid", "lstm"])
 def test_benchmark_workers_run(library, network, mnist):
     if library == "torch":
         require("torch")

@@ -140,8 +140,29 @@ def cnn_best(steps_per_epoch: int, epochs: int = 10, dataset: str = "mnist") -> 
     }
 
 
+def _recurrent(kind: str):
+    def preset(steps_per_epoch: int, epochs: int = 8, dataset: str = "mnist") -> dict:
+        return {
+            "layers": [
+                layer("Reshape", shape=[28, 28]),  # read row by row: 28 steps of 28 pixels
+                layer(kind, units=128),
+                layer("Dense", in_features=128, out_features=10, init="glorot_uniform"),
+                layer("Softmax"),
+            ],
+            "optimizer": _cosine_adam(2e-3, epochs, steps_per_epoch, clipnorm=1.0),
+            "cost": "cross_entropy", "metrics": METRICS, "epochs": epochs, "batch_size": 128,
+        }
+
+    preset.__doc__ = (f"A recurrent network that reads an image row by row: 28 steps of 28 "
+                      f"pixels into one {kind} layer of 128 units, then a dense layer; Adam with "
+                      "warm-up and cosine decay, gradients clipped to a global norm of 1.")
+    return preset
+
+
+lstm, gru = _recurrent("LSTM"), _recurrent("GRU")
+
 PRESETS = {"seed-mlp": seed_mlp, "seed-overfit": seed_overfit, "mlp": mlp, "cnn": cnn,
-           "cnn-best": cnn_best}
+           "cnn-best": cnn_best, "lstm": lstm, "gru": gru}
 DEFAULT = "seed-mlp"
 
 
