@@ -13,6 +13,12 @@ from barenet.runner import LayerRunner
 
 RNG = np.random.default_rng(7)
 
+def lstm(**options):
+    layer = bn.LSTM(6, **options)
+    layer.build((7, 4), seed=1)
+    return layer
+
+
 LAYERS = {
     "dense": (lambda: bn.Dense(30, 20, bias_init=0.1, seed=1), (64, 30)),
     "relu": (bn.ReLU, (16, 3, 9, 9)),
@@ -22,6 +28,8 @@ LAYERS = {
     "conv-winograd-valid": (lambda: bn.Conv2D(32, 4, 3, seed=1), (5, 32, 13, 7)),
     "maxpool": (lambda: bn.MaxPool2D(2), (6, 4, 9, 8)),
     "maxpool-overlapping": (lambda: bn.MaxPool2D(3, stride=2), (6, 4, 9, 8)),
+    "lstm": (lambda: lstm(forget_bias=1.0), (5, 7, 4)),
+    "lstm-sequences": (lambda: lstm(return_sequences=True), (5, 7, 4)),
 }
 
 

@@ -6,15 +6,16 @@ import math
 
 import numpy as np
 
-from barenet.fast import convolution, dense, parallel, pooling
+from barenet.fast import convolution, dense, parallel, pooling, recurrent
 from barenet.fast.kernel import Kernel
-from barenet.layers import Conv2D, Dense, MaxPool2D, ReLU
+from barenet.layers import LSTM, Conv2D, Dense, MaxPool2D, ReLU
 from barenet.runner import LayerRunner
 
 KERNELS: dict[type, type[Kernel]] = {
     Dense: dense.DenseKernel,
     Conv2D: convolution.Conv2DKernel,
     MaxPool2D: pooling.MaxPool2DKernel,
+    LSTM: recurrent.LSTMKernel,
 }
 """The kernel of each layer type.  Exact types only: a subclass may compute something else."""
 

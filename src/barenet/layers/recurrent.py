@@ -12,8 +12,8 @@ recurrent part runs step by step.  The output is h_T (N, H), or every h_t (N, T,
 
 Back-propagation through time walks the steps backwards.  The gradient reaching h_t gathers
 what the output sends it (dC/dY at step t, or at the last step only) and what step t + 1
-sends back through W_h; each step's gates give their share of dC/dW_h, and their gradients for
-A_t, stacked over all steps, give dC/dW_x, dC/db and dC/dX in one product each.  The cost in
+sends back through W_h.  The gates' gradients of all steps, stacked, then give dC/dW_x,
+dC/dW_h, dC/db and dC/dX in one product each (dC/dW_h = Σ_t h_{t-1}ᵀ·dA_t).  The cost in
 memory is every step's gates and states: T·N·(G + 2)·H values kept for the backward pass.
 
 PyTorch's ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` use the same gates in the same order:
@@ -89,38 +89,35 @@ class Recurrent(Layer):
         if not self.built:
             self.build(x.shape[1:], dtype=x.dtype)
         n, steps, _ = x.shape
-        self.x = x
         a_x = x @ self.params["W_x"] + self.params["b_x"]  # (N, T, G·H): every step at once
         h = np.zeros((n, self.units), dtype=x.dtype)
-        self.cache, states = [], []
+        self.cache, states = [], [h]
         for t in range(steps):
             h, kept = self.step(a_x[:, t], h)
             self.cache.append(kept)
             states.append(h)
-        return np.stack(states, axis=1) if self.return_sequences else h
+        self.x, self.h_prev = x, np.stack(states[:-1], axis=1)  # h_{t-1} for every step
+        return np.stack(states[1:], axis=1) if self.return_sequences else h
 
     def backward(self, grad_out):
         n, steps, _ = self.x.shape
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        w_h = self.params["W_h"]
         d_a_x = np.empty((n, steps, self.gates * self.units), dtype=grad_out.dtype)
+        d_a_h = np.empty_like(d_a_x)
         d_h = np.zeros((n, self.units), dtype=grad_out.dtype)  # what step t + 1 sends back
         for t in reversed(range(steps)):
             if self.return_sequences:
                 d_h = d_h + grad_out[:, t]
             elif t == steps - 1:
                 d_h = d_h + grad_out
-            d_a_x[:, t], d_h = self.step_backward(d_h, self.cache[t])
-        flat = d_a_x.reshape(n * steps, -1)
-        self.grads["W_x"] = self.x.reshape(n * steps, -1).T @ flat
-        self.grads["b_x"] = flat.sum(axis=0)
-        return d_a_x @ self.params["W_x"].T
-
-    def recurrent_product(self, h_prev, d_a_h):
-        """Add step t's share to dC/dW_h and dC/db_h, from the gradient d_a_h of
-        h_{t-1}·W_h + b_h; return its part of dC/dh_{t-1}."""
-        self.grads["W_h"] += h_prev.T @ d_a_h
-        self.grads["b_h"] += d_a_h.sum(axis=0)
-        return d_a_h @ self.params["W_h"].T
+            d_a_x[:, t], d_a_h[:, t], d_h_direct = self.step_backward(d_h, self.cache[t])
+            d_h = d_a_h[:, t] @ w_h.T + d_h_direct  # dC/dh_{t-1}
+        # Every step's share of the parameters' gradients, summed in one product each.
+        d_a_x, d_a_h = d_a_x.reshape(n * steps, -1), d_a_h.reshape(n * steps, -1)
+        self.grads = {"W_x": self.x.reshape(n * steps, -1).T @ d_a_x,
+                      "W_h": self.h_prev.reshape(n * steps, -1).T @ d_a_h,
+                      "b_x": d_a_x.sum(axis=0), "b_h": d_a_h.sum(axis=0)}
+        return (d_a_x @ self.params["W_x"].T).reshape(self.x.shape)
 
     def get_config(self) -> dict:
         return {"units": self.units, "return_sequences": self.return_sequences,
@@ -148,12 +145,14 @@ class SimpleRNN(Recurrent):
     def step(self, a_x, h):
         a = a_x + h @ self.params["W_h"] + self.params["b_h"]
         h_new = np.tanh(a) if self.activation == "tanh" else np.maximum(a, 0)
-        return h_new, (h, h_new)
+        return h_new, h_new
 
     def step_backward(self, d_h, kept):
-        h_prev, h = kept
+        """(dC/dA_t for the input's product, the same for the state's, and what reaches
+        h_{t-1} directly; the state's product sends it the rest)."""
+        h = kept
         d_a = d_h * (1 - h * h) if self.activation == "tanh" else d_h * (h > 0)
-        return d_a, self.recurrent_product(h_prev, d_a)
+        return d_a, d_a, 0
 
     def get_config(self) -> dict:
         return {**super().get_config(), "activation": self.activation}
@@ -195,25 +194,26 @@ class LSTM(Recurrent):
     def step(self, a_x, h):
         u = self.units
         a = a_x + h @ self.params["W_h"] + self.params["b_h"]
-        i, f, g, o = sigmoid(a[:, :u]), sigmoid(a[:, u : 2 * u]), np.tanh(a[:, 2 * u : 3 * u]), \
-            sigmoid(a[:, 3 * u :])
+        gates = sigmoid(a)  # one call for all blocks: i, f and o are taken from it
+        i, f, o = gates[:, :u], gates[:, u : 2 * u], gates[:, 3 * u :]
+        g = np.tanh(a[:, 2 * u : 3 * u])
         c_prev = self.c
         self.c = f * c_prev + i * g
         tanh_c = np.tanh(self.c)
-        return o * tanh_c, (h, c_prev, i, f, g, o, tanh_c)
+        return o * tanh_c, (c_prev, i, f, g, o, tanh_c)
 
     def backward(self, grad_out):
         self.d_c = 0.0
         return super().backward(grad_out)
 
     def step_backward(self, d_h, kept):
-        h_prev, c_prev, i, f, g, o, tanh_c = kept
+        c_prev, i, f, g, o, tanh_c = kept
         d_o = d_h * tanh_c
         d_c = self.d_c + d_h * o * (1 - tanh_c * tanh_c)
         self.d_c = d_c * f
         d_a = np.concatenate([d_c * g * i * (1 - i), d_c * c_prev * f * (1 - f),
                               d_c * i * (1 - g * g), d_o * o * (1 - o)], axis=1)
-        return d_a, self.recurrent_product(h_prev, d_a)
+        return d_a, d_a, 0
 
     def get_config(self) -> dict:
         return {**super().get_config(), "forget_bias": self.forget_bias}
@@ -250,6 +250,5 @@ class GRU(Recurrent):
         d_an = d_h * (1 - z) * (1 - n * n)
         d_ar = d_an * n_h * r * (1 - r)
         d_az = d_h * (h_prev - n) * z * (1 - z)
-        d_a_h = np.concatenate([d_ar, d_az, d_an * r], axis=1)
-        d_h_prev = d_h * z + self.recurrent_product(h_prev, d_a_h)
-        return np.concatenate([d_ar, d_az, d_an], axis=1), d_h_prev
+        return (np.concatenate([d_ar, d_az, d_an], axis=1),
+                np.concatenate([d_ar, d_az, d_an * r], axis=1), d_h * z)
