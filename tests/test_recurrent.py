@@ -89,22 +89,15 @@ def test_embedding_matches_pytorch():
                                atol=1e-6)
 
 
-def adding_problem(n, steps, rng):
-    """Random values in [0, 1] and two markers, one in each half; the target is the sum of
-    the two marked values (Hochreiter and Schmidhuber, 1997)."""
-    values = rng.random((n, steps))
-    marks = np.zeros((n, steps))
-    rows = np.arange(n)
-    first, second = rng.integers(0, steps // 2, n), rng.integers(steps // 2, steps, n)
-    marks[rows, first] = marks[rows, second] = 1
-    x = np.stack([values, marks], axis=2).astype(np.float32)
-    return x, (values[rows, first] + values[rows, second])[:, None].astype(np.float32)
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+adding_problem = runpy.run_path(str(EXAMPLES / "adding_problem.py"), run_name="example")["sequences"]
 
 
 @pytest.mark.parametrize("layer", [bn.LSTM, bn.GRU])
 def test_the_adding_problem_is_learned_through_time(layer):
-    """Guessing the mean gives an MSE of about 0.167; only a layer whose gradients reach the
-    marked steps, back through time, does much better."""
+    """examples/adding_problem.py's task at T = 12: guessing the mean gives an MSE of about
+    0.167; only a layer whose gradients reach the marked steps, back through time, does much
+    better."""
     rng = np.random.default_rng(0)
     x, y = adding_problem(2000, 12, rng)
     xt, yt = adding_problem(300, 12, rng)
@@ -170,8 +163,7 @@ def test_the_words_example_beats_bigram_counts():
     if not Path("/usr/share/dict/words").exists():
         message = "the word list is missing: scripts/install-system-deps.sh installs wamerican"
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    example = Path(__file__).resolve().parents[1] / "examples" / "words.py"
-    result = runpy.run_path(str(example), run_name="example")["main"](
+    result = runpy.run_path(str(EXAMPLES / "words.py"), run_name="example")["main"](
         ["--words", "4000", "--epochs", "2"])
     assert result["gru"] < result["bigram"] - 0.1
     assert len(result["samples"]) == 12 and all(w.isalpha() or w == "" for w in result["samples"])
