@@ -283,7 +283,7 @@ class Sequential:
                         input_shape=config.get("input_shape"))
         model.watch(*config.get("metrics", []))
         if "cost" in config:
-            model.compile(*optimizer_and_cost(config), seed=seed,
+            model.compile(*model_io.optimizer_and_cost(config), seed=seed,
                           dtype=config.get("dtype", "float32"))
         return model
 
@@ -343,18 +343,8 @@ class Sequential:
             model.dtype = _DTYPES[config.get("dtype", "float32")]
             model_io.adopt_variables(path, model, tensors)
             if "cost" in config:
-                model.compile(*optimizer_and_cost(config), dtype=model.dtype)
+                model.compile(*model_io.optimizer_and_cost(config), dtype=model.dtype)
         return model
-
-
-def optimizer_and_cost(config: dict) -> tuple[optimizers.Optimizer, losses.Cost]:
-    """The optimizer and cost a network config names (SGD(0.01) when it names no optimizer)."""
-    cost = config["cost"]
-    cost = losses.from_config(cost["type"], cost.get("config", {})) \
-        if isinstance(cost, dict) else losses.get(cost)
-    opt = config.get("optimizer", {"type": "SGD", "config": {"learning_rate": 0.01}})
-    opt = optimizers.from_dict(opt) if isinstance(opt, dict) else optimizers.get(opt)
-    return opt, cost
 
 
 load_model = Sequential.load

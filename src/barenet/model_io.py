@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from barenet import losses, optimizers
 from barenet.errors import BarenetError, ConfigError, FormatError
 from barenet.serialization import encode_safetensors, read_safetensors, write_atomic
 
@@ -100,3 +101,13 @@ def check_dtype(config: dict) -> None:
     """Refuse an architecture whose dtype barenet does not compute in."""
     if config.get("dtype", "float32") not in ("float32", "float64"):
         raise ConfigError(f"unsupported dtype {config.get('dtype')!r}")
+
+
+def optimizer_and_cost(config: dict) -> tuple[optimizers.Optimizer, losses.Cost]:
+    """The optimizer and cost a network config names (SGD(0.01) when it names no optimizer)."""
+    cost = config["cost"]
+    cost = losses.from_config(cost["type"], cost.get("config", {})) \
+        if isinstance(cost, dict) else losses.get(cost)
+    opt = config.get("optimizer", {"type": "SGD", "config": {"learning_rate": 0.01}})
+    opt = optimizers.from_dict(opt) if isinstance(opt, dict) else optimizers.get(opt)
+    return opt, cost
