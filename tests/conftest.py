@@ -1,4 +1,4 @@
-"""Shared test helpers: finite-difference gradient checks and optional references."""
+"""Shared test helpers: finite differences of a scalar, optional references, real MNIST."""
 
 from __future__ import annotations
 
@@ -30,40 +30,6 @@ def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = old
         gflat[i] = (up - down) / (2 * eps)
     return grad
-
-
-def check_layer_gradients(layer, x: np.ndarray, training: bool = True, rng=None,
-                          before_forward=None, atol: float = 1e-6, rtol: float = 1e-5) -> None:
-    """Compare a layer's backward pass with finite differences, in float64.
-
-    The scalar is C = Σ Y ⊙ G for a fixed random G, so dC/dY = G.
-    """
-    rng = rng or np.random.default_rng(1)
-    assert x.dtype == np.float64
-    for p in layer.params.values():
-        assert p.dtype == np.float64
-
-    def forward():
-        if before_forward:
-            before_forward()
-        return layer.forward(x, training=training)
-
-    g = rng.normal(size=forward().shape)
-
-    def cost():
-        return float((forward() * g).sum())
-
-    forward()
-    dx = layer.backward(g.copy())
-    analytic = {"input": dx, **{k: v.copy() for k, v in layer.grads.items()}}
-    numeric = {"input": numeric_gradient(cost, x)}
-    for name, p in layer.params.items():
-        numeric[name] = numeric_gradient(cost, p)
-    assert set(analytic) == set(numeric)
-    for name in numeric:
-        assert analytic[name].shape == numeric[name].shape, name
-        np.testing.assert_allclose(analytic[name], numeric[name], atol=atol, rtol=rtol,
-                                   err_msg=f"gradient of {name} in {layer!r}")
 
 
 @pytest.fixture(scope="session")
