@@ -26,7 +26,7 @@ from barenet import metrics, plots, presets
 from barenet.callbacks import Callback
 from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.data import datasets
-from barenet.data.augment import random_affine
+from barenet.data.augment import augment
 from barenet.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from barenet.model import Sequential
 from barenet.serialization import write_atomic
@@ -101,7 +101,7 @@ def augmenter(config: dict):
     settings = config.get("augment")
     if not settings:
         return None
-    return lambda xb, rng: random_affine(xb, rng, **settings)
+    return lambda xb, rng: augment(xb, rng, **settings)
 
 
 class Checkpoint(Callback):

@@ -1,6 +1,6 @@
 """Data: the IDX file format, the MNIST-family datasets, and augmentation."""
 
-from barenet.data.augment import random_affine
+from barenet.data.augment import augment, random_affine, stroke_width
 from barenet.data.datasets import (
     DATASETS,
     load,
@@ -11,5 +11,5 @@ from barenet.data.datasets import (
 )
 from barenet.data.idx import read_idx, write_idx
 
-__all__ = ["DATASETS", "load", "load_fashion_mnist", "load_mnist", "random_affine", "read_idx",
-           "scale", "split_validation", "write_idx"]
+__all__ = ["DATASETS", "augment", "load", "load_fashion_mnist", "load_mnist", "random_affine", "read_idx",
+           "scale", "split_validation", "stroke_width", "write_idx"]

@@ -1,0 +1,97 @@
+"""How well a model reads digits written by people who are not MNIST's writers.
+
+The digits are the UCI pen-based handwritten digits (44 writers on a tablet; see
+``benchmarks/handwriting/README.md``).  Each is drawn on a 280x280 canvas the way the drawing
+page draws: round pen, anti-aliased, a stroke width, size and place drawn at random for each
+digit, in one of three looks (dark ink on white, white ink on black, dark ink on a transparent
+canvas).  The PNG goes through ``POST /api/predict`` exactly as the page sends it.
+
+    python benchmarks/handwriting.py [--model PATH] [--writers test|train|all] [--json]
+
+``test`` (the default) is the 14 writers of UCI's writer-independent test file (3,498 digits);
+``train`` is the other 30 writers (7,494 digits), kept for choosing settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from starlette.testclient import TestClient
+
+from barenet.app.server import create_app, resolve_models
+from barenet.data.unipen import read_unipen, render
+
+HERE = Path(__file__).parent / "handwriting"
+FILES = {"test": ["pendigits-orig.tes.gz"], "train": ["pendigits-orig.tra.gz"],
+         "all": ["pendigits-orig.tra.gz", "pendigits-orig.tes.gz"]}
+LOOKS = ("dark on white", "white on black", "transparent")
+
+
+def canvases(digits, seed: int = 0):
+    """(label, look, stroke width, PNG bytes) for each digit, its drawing drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    for digit in digits:
+        look = LOOKS[rng.integers(3)]
+        width = float(rng.uniform(8, 32))
+        height = float(rng.uniform(0.35, 0.85))
+        centre = tuple(0.5 + rng.uniform(-0.12, 0.12, 2))
+        if look == "white on black":
+            image = render(digit.strokes, width=width, height=height, centre=centre, ink=255, paper=0)
+        else:
+            image = render(digit.strokes, width=width, height=height, centre=centre,
+                           alpha=look == "transparent")
+        png = io.BytesIO()
+        image.save(png, "PNG")
+        yield digit.label, look, width, png.getvalue()
+
+
+def evaluate(model_path: str | None, writers: str = "test", seed: int = 0) -> dict:
+    digits = [d for name in FILES[writers] for d in read_unipen(HERE / name)]
+    client = TestClient(create_app(resolve_models([model_path] if model_path else None,
+                                                  log=lambda *a: None)))
+    rows = []
+    start = time.perf_counter()
+    for label, look, width, png in canvases(digits, seed):
+        answer = client.post("/api/predict", content=png, headers={"Content-Type": "image/png"})
+        answer.raise_for_status()
+        rows.append((label, look, width, answer.json()["digit"]))
+    seconds = time.perf_counter() - start
+    labels, looks, widths, guesses = (np.asarray(column) for column in zip(*rows, strict=True))
+    right = labels == guesses
+    thin, thick = widths < 16, widths >= 24
+    return {"model": model_path or "default", "writers": writers, "digits": len(rows),
+            "accuracy": float(right.mean()),
+            "by_look": {look: float(right[looks == look].mean()) for look in LOOKS},
+            "thin_strokes": float(right[thin].mean()), "thick_strokes": float(right[thick].mean()),
+            "by_digit": [float(right[labels == k].mean()) for k in range(10)],
+            "ms_per_request": 1000 * seconds / len(rows)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", help="a saved model (default: the one `barenet draw` would use)")
+    p.add_argument("--writers", choices=sorted(FILES), default="test")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    report = evaluate(args.model, args.writers, args.seed)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['model']}: {report['accuracy']:.2%} of {report['digits']} digits by the "
+          f"{args.writers} writers ({report['ms_per_request']:.1f} ms a request)")
+    print("  " + "  ".join(f"{k}: {v:.2%}" for k, v in report["by_look"].items()))
+    print(f"  strokes under 16 px: {report['thin_strokes']:.2%}  24 px or more: "
+          f"{report['thick_strokes']:.2%}")
+    print("  per digit: " + " ".join(f"{k}:{v:.0%}" for k, v in enumerate(report["by_digit"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
