@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build (the reference of the tests and benchmarks).
-	$(PY) -m pip install --quiet -e ".[app,test,reference]"
+	$(PY) -m pip install --quiet -e ".[test,reference]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 import barenet as bn
-from barenet.app.server import create_app, resolve_models
+from barenet.app.server import SHIPPED, create_app, model_name, resolve_models
 from barenet.errors import DataError
 
 
@@ -83,6 +83,19 @@ def oversized_png() -> bytes:
     return png(Image.fromarray(noise))
 
 
+def open_huge_png() -> bytes:
+    """A valid 30000x30000 grey PNG of a few kilobytes (mostly absent rows of zeros)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = zlib.compress(b"".join(b"\x00" + b"\xff" * 30000 for _ in range(20)))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 @pytest.mark.parametrize("body, headers, status, match", [
     (b"hello", {"content-type": "image/png"}, 400, "image format"),
     (png(draw(1))[:200], {"content-type": "image/png"}, 400, "truncated|damaged"),
@@ -97,6 +110,7 @@ def oversized_png() -> bytes:
     (b'{"picture": 1}', {"content-type": "application/json"}, 400, "expected JSON"),
     (b"[1, 2", {"content-type": "application/json"}, 400, "expected JSON"),
     (png(Image.new("L", (4100, 20))), {"content-type": "image/png"}, 400, "4096"),
+    (open_huge_png(), {"content-type": "image/png"}, 400, "larger than 4096x4096"),
     (png(Image.new("L", (280, 280), 255)), {"content-type": "image/png"}, 422,
      "draw a digit first"),
 ])
@@ -124,15 +138,60 @@ def test_openapi_schema(client):
     assert {"image/png", "application/json"} <= set(body)
 
 
+def test_the_favicon_is_an_image(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(icon.content)).size == (32, 32)
+
+
+def test_inside_the_network_shows_each_layer_that_learns(client):
+    data = png(draw(4))
+    plain = client.post("/api/predict", content=data, headers={"content-type": "image/png"})
+    assert plain.json()["inside"] == []
+    mlp_first = client.post("/api/predict?inside=true", content=data,
+                            headers={"content-type": "image/png"}).json()
+    [hidden] = mlp_first["inside"]  # the MLP's hidden layer (its last Dense is the guess)
+    assert hidden["layer"] == "Dense 1" and hidden["shape"] == [16]
+    units = np.frombuffer(base64.b64decode(hidden["data"]), dtype=np.uint8)
+    assert units.shape == (16,) and units.max() == 255  # scaled to its largest unit
+    assert mlp_first["probabilities"] == plain.json()["probabilities"]
+
+
+def test_inside_views_of_a_convolution_and_the_input_after_deskew(tmp_path):
+    net = bn.Sequential([bn.Reshape((1, 28, 28)), bn.Deskew(), bn.Conv2D(1, 3, 5, stride=3),
+                         bn.BatchNorm(), bn.ReLU(), bn.Flatten(), bn.Dense(192, 10), bn.Softmax()])
+    net.compile(bn.SGD(0.1), bn.CrossEntropy(), seed=0)
+    net.save(tmp_path / "m.safetensors", info={"name": "slanted"})
+    client = TestClient(create_app(resolve_models([str(tmp_path / "m.safetensors")])))
+    assert client.get("/api/model").json()[0]["name"] == "slanted"
+    image = draw(1)
+    image = image.transform(image.size, Image.Transform.AFFINE, (1, 0.5, -70, 0, 1, 0),
+                            fillcolor=255)  # a slanted "1"
+    body = client.post("/api/predict?inside=true", content=png(image),
+                       headers={"content-type": "image/png"}).json()
+    [maps] = body["inside"]
+    assert maps["layer"] == "Conv2D 1" and maps["shape"] == [3, 8, 8]
+    values = np.frombuffer(base64.b64decode(maps["data"]), dtype=np.uint8).reshape(3, 8, 8)
+    assert (values.reshape(3, -1).max(axis=1) <= 255).all()
+    from barenet.vision import load_image, to_mnist
+
+    prepared = to_mnist(load_image(png(image)))
+    deskewed = bn.Deskew().forward(prepared.reshape(1, 1, 28, 28))[0, 0]
+    np.testing.assert_allclose(body["input"], deskewed, atol=1e-4)
+    assert np.abs(deskewed - prepared).max() > 0.3  # the network did not see the raw drawing
+
+
 def test_the_latest_trained_model_is_used_and_named(tmp_path, monkeypatch, models):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    with pytest.raises(DataError, match="barenet train"):
-        resolve_models(None)
+    said = []
+    [(path, model)] = resolve_models(None, log=said.append)  # nothing trained: the shipped one
+    assert path == SHIPPED and "shipped with barenet" in said[0]
+    assert create_app([(path, model)]) and model_name(path, model) == "draw (shipped with barenet)"
     from barenet.runs import remember_latest
 
     remember_latest(models[1])
-    said = []
+    said.clear()
     [(path, _)] = resolve_models(None, log=said.append)
     assert path == models[1].resolve() and str(models[1].resolve()) in said[0]
 
@@ -179,3 +238,22 @@ def test_the_draw_command_serves_and_says_where(models, tmp_path):
                               str(tmp_path / "none.safetensors")], capture_output=True, text=True,
                              env=env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_draw_command_refuses_a_bad_or_busy_port(models, capsys):
+    import socket
+
+    from barenet.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["draw", "--model", str(models[0]), "--port", "99999"])
+    assert exit_.value.code == 2 and "port number from 1 to 65535" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["draw", "--model", str(models[0]), "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "drawing mode at" not in out
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert "Traceback" not in err

@@ -23,6 +23,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (0: any free "
+                                         f"port), got {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="barenet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -66,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("draw", help="draw a digit in the browser and see the guess")
     d.add_argument("--model", action="append", help="a saved model (twice to compare two)")
     d.add_argument("--host", default="127.0.0.1")
-    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--port", type=_port, default=8000)
     d.add_argument("--open", action="store_true", help="open the page in a browser")
     return p
 
@@ -139,8 +150,12 @@ def cmd_compare(args) -> int:
 
 
 def cmd_draw(args) -> int:
-    from barenet.app.server import serve
-
+    try:
+        from barenet.app.server import serve
+    except ImportError as exc:
+        print(f"error: the drawing mode needs FastAPI and uvicorn ({exc}): pip install fastapi "
+              "uvicorn", file=sys.stderr)
+        return 2
     return serve(args.model, args.host, args.port, args.open)
 
 

@@ -34,10 +34,13 @@ def load_image(data: bytes, source: str = "image") -> Image.Image:
         image.load()
     except FormatError:
         raise
+    except Image.DecompressionBombError:  # Pillow refuses to even open images this large
+        raise FormatError(f"{source} is larger than {MAX_SIDE}x{MAX_SIDE} pixels, the most "
+                          "accepted: send a smaller image") from None
     except UnidentifiedImageError:
         raise FormatError(f"{source} is not in an image format Pillow reads (PNG, JPEG, ...)") \
             from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise FormatError(f"{source} is damaged or truncated ({exc})") from None
     return image
 

@@ -1,11 +1,18 @@
-// barenet drawing mode: strokes on a canvas, sent as a PNG to /api/predict while drawing.
+// barenet drawing mode: strokes on a canvas; a small copy goes to /api/predict while drawing
+// and the moment the pen lifts.
 "use strict";
 
 const canvas = document.getElementById("canvas");
 const ctx = canvas.getContext("2d");
+const small = document.createElement("canvas"); // what is sent: the canvas at 2/5 of its size
+small.width = small.height = 112;
+const smallCtx = small.getContext("2d");
 const seen = document.getElementById("seen").getContext("2d");
 const message = document.getElementById("message");
+const results = document.getElementById("results");
 const modelsBox = document.getElementById("models");
+const insideBox = document.getElementById("inside");
+const insideToggle = document.getElementById("show-inside");
 const BRUSH = 20; // in canvas pixels (280 wide): about the stroke width of an MNIST digit
 const strokes = []; // each stroke: a list of [x, y] points, kept so that undo can redraw
 let current = null;
@@ -74,40 +81,75 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === "c" || event.key === "C" || event.key === "Escape" || event.key === "Delete") clear();
 });
 
-function schedule(delay = 120) { // debounced: one request per pause in the drawing
+function schedule(delay = 120) { // while drawing: one request per pause; pen up: at once
   clearTimeout(timer);
-  timer = setTimeout(predict, delay);
+  if (delay === 0) predict();
+  else timer = setTimeout(predict, delay);
 }
+insideToggle.addEventListener("change", () => schedule(0));
 
 async function predict() {
   const id = ++sent;
-  if (strokes.length === 0) { show(null, "Draw a digit first."); return; }
-  const blob = await new Promise((done) => canvas.toBlob(done, "image/png"));
+  const finished = strokes.length - (current ? 1 : 0); // strokes whose pen has lifted
+  if (strokes.length === 0) { show(null, "Draw a digit first.", finished); return; }
+  smallCtx.fillStyle = "#fff";
+  smallCtx.fillRect(0, 0, small.width, small.height);
+  smallCtx.imageSmoothingQuality = "high";
+  smallCtx.drawImage(canvas, 0, 0, small.width, small.height);
+  const body = JSON.stringify({image: small.toDataURL("image/png")}); // synchronous, < 1 ms
   let answer;
   try {
-    const response = await fetch("/api/predict", {method: "POST", headers: {"Content-Type": "image/png"}, body: blob});
+    const url = "/api/predict" + (insideToggle.checked ? "?inside=true" : "");
+    const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body});
     answer = await response.json();
-    if (!response.ok) { if (id === sent) show(null, answer.detail || "Something went wrong."); return; }
+    if (!response.ok) { if (id === sent) show(null, answer.detail || "Something went wrong.", finished); return; }
   } catch (error) {
-    if (id === sent) show(null, "The server does not answer: is `barenet draw` still running?");
+    if (id === sent) show(null, "The server does not answer: is `barenet draw` still running?", finished);
     return;
   }
-  if (id === sent) show(answer, "");
+  if (id === sent) show(answer, "", finished);
 }
 
-function show(answer, text) {
+function show(answer, text, finished) {
   message.textContent = text;
   modelsBox.replaceChildren();
+  insideBox.replaceChildren();
   seen.fillStyle = "#000";
   seen.fillRect(0, 0, 28, 28);
+  results.dataset.strokes = finished; // the finished strokes the shown guess has seen
   if (!answer) return;
   for (const model of answer.models) modelsBox.append(card(model, answer.models.length > 1));
-  const image = seen.createImageData(28, 28);
-  answer.input.flat().forEach((v, i) => {
-    const g = Math.round(v * 255);
-    image.data.set([g, g, g, 255], 4 * i);
-  });
-  seen.putImageData(image, 0, 0);
+  seen.putImageData(grey(answer.input.flat().map((v) => Math.round(v * 255)), 28, 28), 0, 0);
+  for (const view of answer.inside) insideBox.append(layerView(view));
+}
+
+function grey(values, width, height) { // an ImageData of grey levels 0..255
+  const image = new ImageData(width, height);
+  values.forEach((g, i) => image.data.set([g, g, g, 255], 4 * i));
+  return image;
+}
+
+function layerView(view) { // feature maps as small images, or the units as one strip
+  const bytes = Uint8Array.from(atob(view.data), (c) => c.charCodeAt(0));
+  const box = document.createElement("figure");
+  box.className = "layer";
+  const caption = document.createElement("figcaption");
+  caption.className = "muted small";
+  const maps = view.shape.length === 3;
+  const [count, height, width] = maps ? view.shape : [1, 1, view.shape[0]];
+  caption.textContent = maps ? `${view.layer}: ${count} feature maps, ${height}×${width}`
+                             : `${view.layer}: ${width} units`;
+  const grid = document.createElement("div");
+  grid.className = maps ? "maps" : "strip";
+  for (let k = 0; k < count; k++) {
+    const map = document.createElement("canvas");
+    map.width = width;
+    map.height = height;
+    map.getContext("2d").putImageData(grey(bytes.subarray(k * width * height, (k + 1) * width * height), width, height), 0, 0);
+    grid.append(map);
+  }
+  box.append(caption, grid);
+  return box;
 }
 
 function card(model, named) {
@@ -148,11 +190,12 @@ function card(model, named) {
 }
 
 fetch("/api/model").then((r) => r.json()).then((models) => {
-  const first = models[0];
-  classes = first.classes;
-  const parts = models.map((m) => `${m.name}: ${m.parameters.toLocaleString()} parameters` +
-    (m.test_accuracy != null ? `, ${(100 * m.test_accuracy).toFixed(2)}% on the test set` : ""));
-  document.getElementById("model-line").textContent = parts.join(" · ");
+  classes = models[0].classes;
+  const parts = models.map((m) => `${m.name}, ${m.parameters.toLocaleString("en")} parameters` +
+    (m.test_accuracy != null ? `, ${(100 * m.test_accuracy).toFixed(2)}% on the ` +
+      `${m.dataset === "fashion-mnist" ? "Fashion-MNIST" : "MNIST"} test set` : ""));
+  document.getElementById("model-line").textContent =
+    (models.length > 1 ? "Models: " : "Model: ") + parts.join(" · ");
 }).catch(() => {});
 
 paint();
