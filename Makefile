@@ -8,7 +8,7 @@ ifneq ($(wildcard $(DATA)/mnist),)
 export BARENET_DATA ?= $(DATA)
 endif
 
-.PHONY: setup train test lint bench
+.PHONY: setup train test lint bench draw-model
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,3 +32,9 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/compare_torch.py
+
+# The drawing model shipped in the package (README, "Drawing mode"): train it, then copy it in.
+draw-model: setup
+	$(VENV)/bin/barenet train --preset draw --seed 0 --out runs/draw
+	cp runs/draw/model.safetensors src/barenet/app/draw.safetensors
+	sha256sum src/barenet/app/draw.safetensors

@@ -104,3 +104,41 @@ def test_a_trained_model_still_reads_augmented_digits(mnist):
     clean = (model.predict(xt[:2000]).argmax(1) == yt[:2000]).mean()
     distorted = (model.predict(out).argmax(1) == yt[:2000]).mean()
     assert clean > 0.99 and distorted > 0.97
+
+
+def strokes_of(label, n):
+    """n digits drawn as lines on 28x28: a "1" is a vertical stroke, a "7" a bar and a stem."""
+    x = np.zeros((n, 28, 28), dtype=np.float32)
+    if label == 1:
+        x[:, 4:24, 13:15] = 1
+    else:
+        x[:, 4:6, 8:20] = 1
+        x[:, 4:24, 18:20] = 1
+    return x
+
+
+def test_styles_flag_some_ones_and_cross_some_sevens_and_nothing_else():
+    from barenet.data.styles import write_styles
+
+    x = np.concatenate([strokes_of(1, 40), strokes_of(7, 40), digits(40)])
+    y = np.repeat([1, 7, 3], 40)
+    out = write_styles(x.reshape(120, 784), y, np.random.default_rng(0), share=0.5)
+    out = out.reshape(120, 28, 28)
+    assert out.dtype == x.dtype and out.min() >= 0 and out.max() <= 1
+    assert (out >= x).all()  # strokes are only added
+    changed = (out != x).any(axis=(1, 2))
+    assert 10 < changed[:40].sum() < 30 and 10 < changed[40:80].sum() < 30
+    assert not changed[80:].any()
+    added = out - x
+    ones = added[:40][changed[:40]]
+    # the flag starts at the top of the stroke and goes down to the left
+    assert (ones[:, 4:14, :13].sum(axis=(1, 2)) > 2).all()
+    assert (ones[:, 4:14, 15:].sum(axis=(1, 2)) < 0.5).all()
+    sevens = added[40:80][changed[40:80]]
+    # the crossbar crosses the stem (columns 18-19) at mid-height, on both sides
+    assert (sevens[:, 10:20, 12:18].sum(axis=(1, 2)) > 2).all()
+    assert (sevens[:, 10:20, 20:].sum(axis=(1, 2)) > 2).all()
+    assert (sevens[:, :8].sum(axis=(1, 2)) < 0.5).all()
+    again = write_styles(x.reshape(120, 784), y, np.random.default_rng(0), share=0.5)
+    np.testing.assert_array_equal(again.reshape(120, 28, 28), out)
+    np.testing.assert_array_equal(write_styles(x, y, np.random.default_rng(0), share=0.0), x)

@@ -26,7 +26,7 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from barenet.app.inside import look_inside
@@ -132,21 +132,9 @@ def create_app(models: list[tuple[Path, Sequential]]) -> FastAPI:
     app = FastAPI(title="barenet drawing mode", version="1",
                   description="Draw a digit, see what the network guesses.")
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> Response:
-        return Response(pages["/"], media_type=STATIC["/"][1])
-
-    @app.get("/app.js", include_in_schema=False)
-    def script() -> Response:
-        return Response(pages["/app.js"], media_type=STATIC["/app.js"][1])
-
-    @app.get("/app.css", include_in_schema=False)
-    def style() -> Response:
-        return Response(pages["/app.css"], media_type=STATIC["/app.css"][1])
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def icon() -> Response:
-        return Response(pages["/favicon.ico"], media_type=STATIC["/favicon.ico"][1])
+    for route, (_, media_type) in STATIC.items():  # the page, its script, style and icon
+        app.add_api_route(route, _static(pages[route], media_type), methods=["GET"],
+                          include_in_schema=False)
 
     @app.get("/api/model", response_model=list[ModelInfo])
     def model_info() -> list[ModelInfo]:
@@ -167,14 +155,14 @@ def create_app(models: list[tuple[Path, Sequential]]) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         except BarenetError as exc:
             raise HTTPException(400, str(exc)) from None
-        guesses, seen, views = [], None, []
-        for k, (info, (_, model)) in enumerate(zip(described, models, strict=True)):
-            probs, received, shown = look_inside(model, pixels, views=inside and k == 0)
-            seen = received if seen is None else seen
-            views = views or shown
+        looks = [look_inside(model, pixels, views=inside and k == 0)
+                 for k, (_, model) in enumerate(models)]
+        guesses = []
+        for info, (probs, _, _) in zip(described, looks, strict=True):
             digit = int(np.argmax(probs))
             guesses.append(ModelGuess(name=info.name, digit=digit, label=info.classes[digit],
                                       probabilities=[float(p) for p in probs]))
+        _, seen, views = looks[0]
         return Prediction(digit=guesses[0].digit, probabilities=guesses[0].probabilities,
                           input=np.round(seen, 4).tolist(), models=guesses,
                           inside=[LayerView(**view) for view in views])
@@ -184,6 +172,13 @@ def create_app(models: list[tuple[Path, Sequential]]) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
     return app
+
+
+def _static(content: bytes, media_type: str):
+    def serve_file() -> Response:
+        return Response(content, media_type=media_type)
+
+    return serve_file
 
 
 async def _read_image_bytes(request: Request) -> bytes:
