@@ -32,6 +32,18 @@ def test_prepared_like_mnist(dark_ink):
     assert max(ink_box(x)) in (19, 20, 21)
 
 
+@pytest.mark.parametrize("pen", [(0, 0, 0), (255, 255, 255), (40, 90, 200)],
+                         ids=["black", "white", "blue"])
+def test_a_transparent_canvas_gives_the_same_input_whatever_the_pen_colour(pen):
+    painted = to_mnist(draw(4))
+    coverage = 255 - np.asarray(draw(4))  # where the pen went, as an alpha channel
+    strokes = np.zeros((*coverage.shape, 4), dtype=np.uint8)
+    strokes[..., :3] = pen
+    strokes[..., 3] = coverage
+    x = to_mnist(Image.fromarray(strokes, "RGBA"))
+    assert np.abs(x - painted).max() < 0.05
+
+
 def test_tiny_off_centre_and_huge_drawings_give_the_same_input():
     tiny = to_mnist(draw(7, 60, (45, 230)))
     huge = to_mnist(draw(7, 270, (140, 140)))

@@ -46,11 +46,16 @@ def load_image(data: bytes, source: str = "image") -> Image.Image:
 
 
 def _grayscale(image: Image.Image) -> np.ndarray:
-    """Pixels as float32 in [0, 1]; transparent areas become the background (white)."""
+    """Pixels as float32 in [0, 1].  Transparent areas become a background that the ink stands
+    out from: white under dark ink, black under light ink (a canvas nobody painted a
+    background on holds only the strokes, in whatever colour the pen had)."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA")
-        canvas = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(canvas, image)
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
+        grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / 255
+        covered = alpha.sum()
+        ink_is_light = covered > 0 and (grey * alpha).sum() / covered > 0.5
+        return alpha * grey + (1 - alpha) * (0.0 if ink_is_light else 1.0)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255
 
 
@@ -66,11 +71,13 @@ def to_mnist(image: Image.Image | np.ndarray) -> np.ndarray:
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if np.median(border) > 0.5:  # a light background: dark ink on paper, invert it
         pixels, border = 1 - pixels, 1 - border
-    background = float(np.median(border))  # stretch so the background is 0 and full ink is 1
-    pixels = np.clip((pixels - background) / max(1 - background, 1e-6), 0, 1)
-    ink = pixels >= INK_THRESHOLD
-    if not ink.any():
+    background = float(np.median(border))
+    contrast = float(pixels.max()) - background
+    if contrast < INK_THRESHOLD:
         raise EmptyImageError("the image holds no ink: draw a digit first")
+    # stretch so that the background is 0 and the strongest ink 1, whatever the pen's colour
+    pixels = np.clip((pixels - background) / contrast, 0, 1)
+    ink = pixels >= INK_THRESHOLD
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
