@@ -8,6 +8,8 @@ canvas).  The PNG goes through ``POST /api/predict`` exactly as the page sends i
 
     python benchmarks/handwriting.py [--model PATH] [--writers test|train|all] [--json]
 
+(the model is the shipped drawing model unless ``--model`` names another).
+
 ``test`` (the default) is the 14 writers of UCI's writer-independent test file (3,498 digits);
 ``train`` is the other 30 writers (7,494 digits), kept for choosing settings.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from starlette.testclient import TestClient
 
-from barenet.app.server import create_app, resolve_models
+from barenet.app.server import SHIPPED, create_app, resolve_models
 from barenet.data.unipen import read_unipen, render
 
 HERE = Path(__file__).parent / "handwriting"
@@ -51,10 +53,9 @@ def canvases(digits, seed: int = 0):
         yield digit.label, look, width, png.getvalue()
 
 
-def evaluate(model_path: str | None, writers: str = "test", seed: int = 0) -> dict:
+def evaluate(model_path: str, writers: str = "test", seed: int = 0) -> dict:
     digits = [d for name in FILES[writers] for d in read_unipen(HERE / name)]
-    client = TestClient(create_app(resolve_models([model_path] if model_path else None,
-                                                  log=lambda *a: None)))
+    client = TestClient(create_app(resolve_models([model_path])))
     rows = []
     start = time.perf_counter()
     for label, look, width, png in canvases(digits, seed):
@@ -65,7 +66,7 @@ def evaluate(model_path: str | None, writers: str = "test", seed: int = 0) -> di
     labels, looks, widths, guesses = (np.asarray(column) for column in zip(*rows, strict=True))
     right = labels == guesses
     thin, thick = widths < 16, widths >= 24
-    return {"model": model_path or "default", "writers": writers, "digits": len(rows),
+    return {"model": model_path, "writers": writers, "digits": len(rows),
             "accuracy": float(right.mean()),
             "by_look": {look: float(right[looks == look].mean()) for look in LOOKS},
             "thin_strokes": float(right[thin].mean()), "thick_strokes": float(right[thick].mean()),
@@ -75,7 +76,7 @@ def evaluate(model_path: str | None, writers: str = "test", seed: int = 0) -> di
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", help="a saved model (default: the one `barenet draw` would use)")
+    p.add_argument("--model", default=str(SHIPPED), help="a saved model (default: the shipped one)")
     p.add_argument("--writers", choices=sorted(FILES), default="test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")

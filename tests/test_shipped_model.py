@@ -15,7 +15,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 def test_the_shipped_file_is_small_and_the_one_the_readme_records():
     assert SHIPPED.stat().st_size < 1024 * 1024
-    recorded = re.search(r"`draw.safetensors`.*?SHA-256 `([0-9a-f]{64})`", README, re.S)
+    recorded = re.search(r"draw\.safetensors`.*?SHA-256 `([0-9a-f]{64})`", README, re.S)
     assert recorded, "README.md must give the shipped model's SHA-256"
     assert hashlib.sha256(SHIPPED.read_bytes()).hexdigest() == recorded.group(1)
     assert "barenet train --preset draw --seed 0" in README

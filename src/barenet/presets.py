@@ -6,8 +6,7 @@ A preset, like a ``--config`` file, is a JSON-ready dict::
      "optimizer": {"type": "SGD", "config": {"learning_rate": 0.04}},
      "cost": "cross_entropy", "metrics": ["accuracy", ...],
      "epochs": 15, "batch_size": 100,
-     "augment": {"max_degrees": 10, "max_shift": 2},          # optional, per batch
-     "styles": {"share": 0.5}}                                # optional, once
+     "augment": {"max_degrees": 10, "max_shift": 2}}          # optional
 
 Images reach the network as (N, 784) float32 in [0, 1]; convolutional networks start with
 ``Reshape([1, 28, 28])``.  A preset is a function of the number of steps per epoch (schedules
@@ -143,17 +142,15 @@ def cnn_best(steps_per_epoch: int, epochs: int = 10, dataset: str = "mnist") -> 
 
 def draw(steps_per_epoch: int, epochs: int = 12, dataset: str = "mnist") -> dict:
     """The drawing mode's network, trained to read people rather than MNIST's test set: the
-    ``cnn-best`` blocks with a narrower dense layer (167,562 parameters, 0.7 MB saved); half
-    the 1s written with a flag and half the 7s crossed (``data.styles``), and every training
-    image distorted the way people's writing differs from MNIST's: rotated, scaled, sheared,
-    shifted, elastically warped, with thinner or thicker strokes."""
+    ``cnn-best`` blocks with a narrower dense layer (167,562 parameters, 0.7 MB saved), and
+    every training image distorted the way people's writing differs from MNIST's: rotated,
+    scaled, sheared, shifted, elastically warped, with thinner or thicker strokes."""
     config = cnn_best(steps_per_epoch, epochs, dataset)
     dense = next(i for i, spec in enumerate(config["layers"]) if spec["type"] == "Dense")
     config["layers"][dense]["config"]["out_features"] = 64
     config["layers"][dense + 3]["config"]["in_features"] = 64
     config["augment"] = {"max_degrees": 12.0, "max_shift": 2.0, "max_scale": 0.12,
                          "max_shear": 0.3, "elastic": 30.0, "elastic_sigma": 4.0, "stroke": 1.0}
-    config["styles"] = {"share": 0.5}
     return config
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from barenet.callbacks import Callback
 from barenet.checkpoints import load_checkpoint, save_checkpoint
 from barenet.data import datasets
 from barenet.data.augment import augment
-from barenet.data.styles import write_styles
 from barenet.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from barenet.model import Sequential
 from barenet.serialization import write_atomic
@@ -157,10 +156,6 @@ def train(settings: dict, run_dir: Path, state: TrainingState | None = None,
     """
     data = load_data(settings["dataset"], settings.get("data_dir"))
     config = settings["network"]
-    if config.get("styles"):  # seeded, so that a resumed run sees the same images
-        data = replace(data, x_train=write_styles(data.x_train, data.y_train,
-                                                  np.random.default_rng(settings["seed"]),
-                                                  **config["styles"]))
     if model is None:
         model = build(config, settings["seed"])
     run_dir.mkdir(parents=True, exist_ok=True)
