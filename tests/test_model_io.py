@@ -130,3 +130,21 @@ def test_loading_a_missing_or_foreign_file(tmp_path):
     other.write_bytes(serialization.encode_safetensors({"x": np.zeros(2, np.float32)}, {}))
     with pytest.raises(FormatError, match="not a barenet"):
         bn.load_model(other)
+
+
+def test_the_same_model_saved_in_different_processes_gives_the_same_bytes(tmp_path):
+    """The file's SHA-256 can be recorded: the header's metadata does not come out in a
+    process's own hash order."""
+    import subprocess
+    import sys
+
+    script = ("import sys, barenet as bn\n"
+              "net = bn.Sequential([bn.Dense(4, 3, seed=1), bn.ReLU(), bn.Dense(3, 2, seed=2),"
+              " bn.Softmax()]).compile(bn.Adam(1e-3), bn.CrossEntropy())\n"
+              "net.save(sys.argv[1], info={'name': 'same', 'test_accuracy': 0.5})\n")
+    paths = [tmp_path / f"m{k}.safetensors" for k in range(4)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    contents = {path.read_bytes() for path in paths}
+    assert len(contents) == 1
+    assert bn.load_model(paths[0]).info["name"] == "same"

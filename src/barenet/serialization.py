@@ -9,6 +9,7 @@ naming the file.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -45,12 +46,28 @@ def write_atomic(path, data: bytes) -> None:
 
 
 def encode_safetensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
-    """The bytes of a safetensors file holding ``tensors`` and string ``metadata``."""
+    """The bytes of a safetensors file holding ``tensors`` and string ``metadata``: the same
+    arrays and metadata give the same bytes (so a file's SHA-256 can be recorded)."""
     try:
-        return safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
+        data = safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
                                       metadata=metadata)
     except (safetensors.SafetensorError, ValueError, TypeError) as exc:
         raise FormatError(f"cannot save these arrays as safetensors: {exc}") from None
+    return _metadata_sorted(data)
+
+
+def _metadata_sorted(data: bytes) -> bytes:
+    """``data`` with its header's metadata keys in sorted order.  The safetensors package
+    writes them in a hash map's order, which changes from one process to the next; the
+    tensors' entries and bytes stay as they are.  The header is a JSON object after its
+    length (8 bytes, little-endian), padded with spaces to a multiple of 8 bytes."""
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
 
 
 def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
