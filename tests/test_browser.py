@@ -119,7 +119,7 @@ def test_pen_digits_by_other_writers_are_read_as_the_pen_lifts(server, browser):
     for digit in chosen:
         strokes = pen_digit_strokes(page, digit)
         page.evaluate("window.shown = []")
-        pen(page, strokes, steps=4)
+        pen(page, strokes, steps=1)
         n = str(len(strokes))
         page.wait_for_function(f"window.shown.some(([, s]) => s === '{n}')", timeout=10_000)
         shown_at = page.evaluate(f"window.shown.find(([, s]) => s === '{n}')[0]")
