@@ -82,13 +82,14 @@ def render(strokes, size: int = 280, width: float = 20.0, height: float = 0.6,
     anti-aliased (drawn ``oversample`` times larger, then reduced).
 
     The strokes are scaled so that the character is ``height`` of the canvas tall (its
-    aspect kept), with the middle of its box at ``centre`` (fractions of the canvas).  ``ink``
+    aspect kept; one more than 1.5 times as wide as tall is 1.5·``height`` wide instead), with
+    the middle of its box at ``centre`` (fractions of the canvas).  ``ink``
     and ``paper`` are grey levels; ``alpha=True`` gives an RGBA image whose paper is
     transparent, like a canvas nobody painted a background on.
     """
     points = np.concatenate(strokes)
     low, high = points.min(axis=0), points.max(axis=0)
-    extent = max(high[1] - low[1], (high[0] - low[0]) / 1.5, 1e-9)  # a wide "1" is not huge
+    extent = max(high[1] - low[1], (high[0] - low[0]) / 1.5, 1e-9)
     scale = height * size * oversample / extent
     middle = (low + high) / 2
     big = size * oversample
