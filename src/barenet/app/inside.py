@@ -28,11 +28,11 @@ def look_inside(model: Sequential, pixels: np.ndarray, views: bool) -> tuple[np.
     being the outputs as bytes: each map (or the vector) scaled so that its largest value is
     255 (negative values count as 0).  ``views=False`` skips them.
     """
-    layers = model.layers
-    x = pixels.reshape(1, *model.layer_shapes()[0])
+    layers, shapes = model.layers, model.layer_shapes()
+    x = pixels.reshape(1, *shapes[0])
     seen, shown = None, []
     first_learning = next((i for i, layer in enumerate(layers) if layer.params), len(layers))
-    keep = _kept_outputs(model) if views else {}
+    keep = _kept_outputs(layers, shapes[1:]) if views else {}
     for i, layer in enumerate(layers):
         if i == first_learning:
             seen = x
@@ -44,9 +44,9 @@ def look_inside(model: Sequential, pixels: np.ndarray, views: bool) -> tuple[np.
     return x[0], np.asarray(seen, dtype=np.float32).reshape(28, 28), shown
 
 
-def _kept_outputs(model: Sequential) -> dict[int, str]:
-    """{index of the layer whose output to show: the name of the layer that made it}."""
-    layers, shapes = model.layers, model.layer_shapes()[1:]
+def _kept_outputs(layers, shapes) -> dict[int, str]:
+    """{index of the layer whose output to show: the name of the layer that made it}, given
+    the layers and their output shapes."""
     learning = [i for i, layer in enumerate(layers) if layer.params]
     keep, covered, counts = {}, -1, {}
     for i in learning[:-1]:  # the last one's output is the guess itself
