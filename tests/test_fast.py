@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import barenet as bn
+from barenet.fast import parallel
 from barenet.fast.runner import KERNELS, THREADED, THREADED_KERNELS
 from barenet.runner import LayerRunner
 
@@ -39,7 +40,14 @@ def test_every_kernel_is_tested():
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_a_kernel_computes_what_its_layer_computes(name, dtype):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_kernel_computes_what_its_layer_computes(name, dtype, threads, monkeypatch):
+    monkeypatch.setenv("BARENET_NUM_THREADS", str(threads))
+    with parallel.cores_in_use():
+        check_kernel(name, dtype)
+
+
+def check_kernel(name, dtype):
     make, shape = LAYERS[name]
     x = RNG.normal(size=shape).astype(dtype)
     if name.startswith("maxpool"):
