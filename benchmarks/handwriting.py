@@ -1,17 +1,19 @@
 """How well a model reads digits written by people who are not MNIST's writers.
 
 The digits are the UCI pen-based handwritten digits (44 writers on a tablet; see
-``benchmarks/handwriting/README.md``).  Each is drawn on a 280x280 canvas the way the drawing
-page draws: round pen, anti-aliased, a stroke width, size and place drawn at random for each
-digit, in one of three looks (dark ink on white, white ink on black, dark ink on a transparent
-canvas).  The PNG goes through ``POST /api/predict`` exactly as the page sends it.
+``src/barenet/data/pendigits/README.md``).  Each is drawn on a 280x280 canvas the way the
+drawing page draws (``barenet.data.pendigits.draw_by_hand``): round pen, anti-aliased, a stroke
+width, size and place drawn at random for each digit, in one of three looks (dark ink on white,
+white ink on black, dark ink on a transparent canvas).  The PNG goes through
+``POST /api/predict`` exactly as the page sends it.
 
     python benchmarks/handwriting.py [--model PATH] [--writers test|train|all] [--json]
 
 (the model is the shipped drawing model unless ``--model`` names another).
 
-``test`` (the default) is the 14 writers of UCI's writer-independent test file (3,498 digits);
-``train`` is the other 30 writers (7,494 digits), kept for choosing settings.
+``test`` (the default) is the 14 writers of UCI's writer-independent test file (3,498 digits),
+whom no model here trains on; ``train`` is the other 30 writers (7,494 digits), whose digits the
+``draw-pen`` preset adds to its training set.
 """
 
 from __future__ import annotations
@@ -21,40 +23,29 @@ import io
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from starlette.testclient import TestClient
 
 from barenet.app.server import SHIPPED, create_app, resolve_models
-from barenet.data.unipen import read_unipen, render
+from barenet.data.pendigits import LOOKS, TEST, TRAINING, draw_by_hand
+from barenet.data.unipen import read_unipen
 
-HERE = Path(__file__).parent / "handwriting"
-FILES = {"test": ["pendigits-orig.tes.gz"], "train": ["pendigits-orig.tra.gz"],
-         "all": ["pendigits-orig.tra.gz", "pendigits-orig.tes.gz"]}
-LOOKS = ("dark on white", "white on black", "transparent")
+FILES = {"test": [TEST], "train": [TRAINING], "all": [TRAINING, TEST]}
 
 
 def canvases(digits, seed: int = 0):
     """(label, look, stroke width, PNG bytes) for each digit, its drawing drawn from ``seed``."""
     rng = np.random.default_rng(seed)
     for digit in digits:
-        look = LOOKS[rng.integers(3)]
-        width = float(rng.uniform(8, 32))
-        height = float(rng.uniform(0.35, 0.85))
-        centre = tuple(0.5 + rng.uniform(-0.12, 0.12, 2))
-        if look == "white on black":
-            image = render(digit.strokes, width=width, height=height, centre=centre, ink=255, paper=0)
-        else:
-            image = render(digit.strokes, width=width, height=height, centre=centre,
-                           alpha=look == "transparent")
+        image, look, width = draw_by_hand(digit, rng)
         png = io.BytesIO()
         image.save(png, "PNG")
         yield digit.label, look, width, png.getvalue()
 
 
 def evaluate(model_path: str, writers: str = "test", seed: int = 0) -> dict:
-    digits = [d for name in FILES[writers] for d in read_unipen(HERE / name)]
+    digits = [d for path in FILES[writers] for d in read_unipen(path)]
     client = TestClient(create_app(resolve_models([model_path])))
     rows = []
     start = time.perf_counter()

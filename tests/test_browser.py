@@ -13,13 +13,13 @@ import pytest
 from drawings import STROKES
 
 from barenet.app.server import SHIPPED, create_app, resolve_models
+from barenet.data.pendigits import TEST as PEN_DIGITS
 from barenet.data.unipen import read_unipen
 
 pytestmark = [pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-PEN_DIGITS = ROOT / "benchmarks" / "handwriting" / "pendigits-orig.tes.gz"
 
 
 def _require_chromium():

@@ -1,4 +1,4 @@
-"""Data: the IDX file format, the MNIST-family datasets, and augmentation."""
+"""Data: the IDX file format, the MNIST-family datasets, augmentation, and pen digits."""
 
 from barenet.data.augment import augment, random_affine, stroke_width
 from barenet.data.datasets import (
