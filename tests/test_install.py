@@ -1,5 +1,6 @@
 """A fresh virtual environment with ``pip install .`` and nothing else runs ``barenet draw``:
-the shipped drawing model answers a drawing within 3 seconds of the command starting."""
+the shipped drawing model answers a drawing within 3 seconds of the command starting.  The
+pen digits that the ``draw`` preset trains on are installed with it."""
 
 import io
 import json
@@ -62,3 +63,11 @@ def test_barenet_draw_works_right_after_install(installed, tmp_path):
     assert "shipped with barenet" in out and model["name"] == "draw (shipped with barenet)"
     assert guess["digit"] == 7
     assert first_answer < 3, f"the first answer came {first_answer:.1f} s after starting"
+
+
+def test_the_draw_preset_finds_its_pen_digits_after_install(installed, tmp_path):
+    code = ("from barenet.data import pendigits; from barenet.data.unipen import read_unipen; "
+            "print(len(read_unipen(pendigits.TRAINING)), len(read_unipen(pendigits.TEST)))")
+    out = subprocess.run([str(installed.parent / "python"), "-c", code], cwd=tmp_path,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["7494", "3498"]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -25,7 +26,7 @@ import numpy as np
 from barenet import metrics, plots, presets
 from barenet.callbacks import Callback
 from barenet.checkpoints import load_checkpoint, save_checkpoint
-from barenet.data import datasets
+from barenet.data import datasets, pendigits
 from barenet.data.augment import augment
 from barenet.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from barenet.model import Sequential
@@ -93,6 +94,22 @@ def network_config(preset: str | None, config_file: str | None, train_size: int,
     return config
 
 
+def with_pen_digits(data: Data, config: dict, dataset: str, seed: int) -> Data:
+    """``data`` with the UCI pen digits added to its training set, each drawn
+    ``config["pen_digits"]`` times (none when the config does not ask for them)."""
+    copies = config.get("pen_digits")
+    if not copies:
+        return data
+    if not isinstance(copies, int) or isinstance(copies, bool) or copies < 0:
+        raise ConfigError(f'"pen_digits" must be a whole number of copies, got {copies!r}')
+    if dataset != "mnist":
+        raise ConfigError(f'"pen_digits" adds handwritten digits, which {dataset} is not: '
+                          'remove it, or train on mnist')
+    x, y = pendigits.training_images(copies, seed)
+    return dataclasses.replace(data, x_train=np.concatenate([data.x_train, x]),
+                               y_train=np.concatenate([data.y_train, y]))
+
+
 def build(config: dict, seed: int) -> Sequential:
     return Sequential.from_config(config, seed=seed)
 
@@ -154,14 +171,16 @@ def train(settings: dict, run_dir: Path, state: TrainingState | None = None,
     ``settings`` holds "dataset", "data_dir", "seed", "checkpoint_every", "on_nan" and
     "network" (a preset or config dict).
     """
-    data = load_data(settings["dataset"], settings.get("data_dir"))
     config = settings["network"]
+    data = load_data(settings["dataset"], settings.get("data_dir"))
+    data = with_pen_digits(data, config, settings["dataset"], settings["seed"])
     if model is None:
         model = build(config, settings["seed"])
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(run_dir / "config.json", json.dumps(settings, indent=1).encode())
     log(f"run folder: {run_dir}")
-    log(f"data: {settings['dataset']}, {len(data.x_train)} training, {len(data.x_val)} "
+    pens = f" (with {config['pen_digits']}x the pen digits)" if config.get("pen_digits") else ""
+    log(f"data: {settings['dataset']}, {len(data.x_train)} training{pens}, {len(data.x_val)} "
         f"validation, {len(data.x_test)} test images")
     model.summary(print_fn=log)
     checkpoint = run_dir / "checkpoint.safetensors"
