@@ -200,8 +200,9 @@ def get(name: str, train_size: int, batch_size: int | None = None,
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     build = PRESETS[name]
-    batch_size = batch_size or build(1)["batch_size"]
-    train_size += build(1, dataset=dataset).get("pen_digits", 0) * TRAINING_DIGITS
+    defaults = build(1, dataset=dataset)
+    batch_size = batch_size or defaults["batch_size"]
+    train_size += defaults.get("pen_digits", 0) * TRAINING_DIGITS
     config = build(math.ceil(train_size / batch_size), *([epochs] if epochs else []),
                    dataset=dataset)
     config["batch_size"] = batch_size
