@@ -13,7 +13,7 @@ white ink on black, dark ink on a transparent canvas).  The PNG goes through
 
 ``test`` (the default) is the 14 writers of UCI's writer-independent test file (3,498 digits),
 whom no model here trains on; ``train`` is the other 30 writers (7,494 digits), whose digits the
-``draw-pen`` preset adds to its training set.
+``draw`` preset adds to its training set.
 """
 
 from __future__ import annotations

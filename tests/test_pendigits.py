@@ -52,13 +52,12 @@ def test_training_images_are_prepared_like_drawings_and_reproducible(training_wr
     assert not np.array_equal(other, x)
 
 
-def test_the_draw_pen_preset_adds_the_pen_digits_and_counts_them_in_its_schedule():
-    config = presets.get("draw-pen", 55000)
+def test_the_draw_preset_adds_the_pen_digits_and_counts_them_in_its_schedule():
+    config = presets.get("draw", 55000)
     steps = -(-(55000 + config["pen_digits"] * pendigits.TRAINING_DIGITS) // 128)
     cosine = config["optimizer"]["config"]["learning_rate"]["config"]["after"]["config"]
     assert config["pen_digits"] >= 1 and cosine["total_steps"] == config["epochs"] * steps
-    assert "pen_digits" not in presets.get("draw-pen", 55000, dataset="fashion-mnist")
-    assert "pen_digits" not in presets.get("draw", 55000)
+    assert "pen_digits" not in presets.get("draw", 55000, dataset="fashion-mnist")
 
 
 @pytest.mark.parametrize("copies, dataset, match", [

@@ -2,7 +2,7 @@
 
 44 people wrote 250 digits each on a tablet (``pendigits/README.md`` gives the source and
 licence).  UCI splits them by writer: the 30 writers of :data:`TRAINING` and 14 others in
-:data:`TEST`.  The ``draw-pen`` preset trains on the first, rendered as a person draws on the
+:data:`TEST`.  The ``draw`` preset trains on the first, rendered as a person draws on the
 page (:func:`draw_by_hand`) and prepared as the page's drawings are (``vision.to_mnist``), so
 that it learns pen strokes as well as MNIST's scanned ink; ``benchmarks/handwriting.py``
 measures how a model reads the second.
@@ -20,7 +20,7 @@ from barenet.vision import to_mnist
 
 FOLDER = Path(__file__).parent / "pendigits"
 TRAINING = FOLDER / "pendigits-orig.tra.gz"
-"""30 writers, 7,494 digits: the ``draw-pen`` preset trains on them."""
+"""30 writers, 7,494 digits: the ``draw`` preset trains on them."""
 TEST = FOLDER / "pendigits-orig.tes.gz"
 """14 other writers, 3,498 digits: never trained on."""
 TRAINING_DIGITS = 7494
