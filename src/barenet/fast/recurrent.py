@@ -3,11 +3,19 @@
 The reference makes a few dozen small arrays per time step, and takes each gate as a block of
 columns of an (N, 4H) array: a strided view, which NumPy walks one row at a time.  This
 kernel works on the transposes instead, features by samples: a step's gates are one (4H, N)
-array, ``W_hᵀ·h_{t-1}ᵀ``, in which every gate is a contiguous (H, N) block, so each
-element-wise operation is one pass over contiguous memory.  Every step's gates, states and
-cells live in arrays made once ((T, ·, N)) and are written in place, forward and backward.
-The gate rows run [i f o g] instead of [i f g o], so the three sigmoids are one block; W and
-b are permuted on the way in, their gradients on the way out.
+array in which every gate is a contiguous (H, N) block, so each element-wise operation is one
+pass over contiguous memory.  Every step's gates and cells live in arrays made once
+((T, ·, N)) and are written in place.  Changes of form, none of value:
+
+* one product per step: the state, the input and a row of ones stacked as
+  z_t = [h_{t-1}; x_t; 1] (H + F + 1, N), so that A_t = W·z_t with W = [W_hᵀ W_xᵀ b];
+* the gate rows run [i f o g] instead of [i f g o], so the three sigmoids are one block; W is
+  permuted on the way in, the gradients on the way out;
+* the sigmoid rows of W are halved on the way in, so that σ(a) = ½(1 + tanh(a/2)) takes a/2
+  straight from the product (halving is exact in floating point);
+* backward, dC/dW = Σ_t dA_t·z_tᵀ (dC/dW_h, dC/dW_x and dC/db at once) and dC/dX are
+  products over a few steps at a time (:data:`GRADIENT_BYTES`), whose gate gradients are still
+  in the CPU cache, instead of over all T steps kept in memory.
 """
 
 from __future__ import annotations
@@ -16,79 +24,85 @@ import numpy as np
 
 from barenet.fast.kernel import Kernel
 
-
-def _sigmoid_in_place(a) -> None:
-    """a ← σ(a) = ½(1 + tanh(a/2))."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a += 1
-    a *= 0.5
+GRADIENT_BYTES = 1 << 20
+"""The gate gradients of as many steps as fit in this many bytes (about a core's L2 cache) are
+kept until their share of dC/dW is taken."""
 
 
-def _steps_product(a, b):
-    """Σ_t a[t]·b[t]ᵀ for a (T, P, N) and b (T, Q, N): (P, Q), as one product over the T·N
-    columns."""
-    return np.tensordot(a, b, axes=([0, 2], [0, 2]))
+def _side_by_side(a):
+    """(T, P, N) -> (P, T·N): the T blocks side by side, so that a sum over steps and samples
+    is one matrix product."""
+    steps, rows, n = a.shape
+    return a.transpose(1, 0, 2).reshape(rows, steps * n)
 
 
 class LSTMKernel(Kernel):
-    def _order(self, units: int) -> np.ndarray:
-        """Columns [i f g o] -> [i f o g]."""
-        blocks = np.arange(4 * units).reshape(4, units)
-        return blocks[[0, 1, 3, 2]].reshape(-1)
-
     def forward(self, x, training: bool):
         layer = self.layer
         if not layer.built:
             layer.build(x.shape[1:], dtype=x.dtype)
-        n, steps, _ = x.shape
+        n, steps, features = x.shape
         u = layer.units
-        order = self._order(u)
-        w_h = layer.params["W_h"][:, order]  # (H, 4H)
-        bias = (layer.params["b_x"] + layer.params["b_h"])[order]
-        x_t = np.ascontiguousarray(x.transpose(1, 2, 0))  # (T, F, N)
-        # (T, 4H, N): the input's share of every step, then the activated gates
-        gates = np.matmul(np.ascontiguousarray(layer.params["W_x"][:, order].T), x_t)
-        gates += bias[:, None]
-        h = np.zeros((steps + 1, u, n), dtype=x.dtype)  # h[t] = h_{t-1}ᵀ
-        c = np.zeros((steps + 1, u, n), dtype=x.dtype)
+        order = np.arange(4 * u).reshape(4, u)[[0, 1, 3, 2]].reshape(-1)  # [i f g o] -> [i f o g]
+        half = np.ones((4 * u, 1), dtype=x.dtype)
+        half[: 3 * u] = 0.5
+        params = layer.params
+        # W = [W_hᵀ W_xᵀ b] (4H, H + F + 1), rows in [i f o g] order, sigmoid rows halved
+        w = np.concatenate([params["W_h"].T, params["W_x"].T,
+                            (params["b_x"] + params["b_h"])[:, None]], axis=1)[order] * half
+        z = np.empty((steps, u + features + 1, n), dtype=x.dtype)  # z[t] = [h_{t-1}; x_t; 1]
+        z[0, :u] = 0
+        z[:, u:-1] = x.transpose(1, 2, 0)
+        z[:, -1] = 1
+        gates = np.empty((steps, 4 * u, n), dtype=x.dtype)  # (T, 4H, N): activated gates
+        c = np.zeros((steps + 1, u, n), dtype=x.dtype)  # c[t] = c_{t-1}ᵀ
         tanh_c = np.empty((steps, u, n), dtype=x.dtype)
-        recurrent = np.empty((4 * u, n), dtype=x.dtype)
+        h_last = np.empty((u, n), dtype=x.dtype)
         ig = np.empty((u, n), dtype=x.dtype)
-        w_h_t = np.ascontiguousarray(w_h.T)
         for t in range(steps):
             a = gates[t]
-            np.matmul(w_h_t, h[t], out=recurrent)
-            a += recurrent
-            _sigmoid_in_place(a[: 3 * u])
-            np.tanh(a[3 * u :], out=a[3 * u :])
+            np.matmul(w, z[t], out=a)
+            np.tanh(a, out=a)
+            sig = a[: 3 * u]  # ½(1 + tanh(a/2)): a/2 came from the halved rows
+            sig += 1
+            sig *= 0.5
             i, f, o, g = a[:u], a[u : 2 * u], a[2 * u : 3 * u], a[3 * u :]
             np.multiply(f, c[t], out=c[t + 1])
             np.multiply(i, g, out=ig)
             c[t + 1] += ig
             np.tanh(c[t + 1], out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=h[t + 1])
-        self.x_t, self.w_h, self.order = x_t, w_h, order
-        self.gates, self.h, self.c, self.tanh_c = gates, h, c, tanh_c
-        if layer.return_sequences:
-            return np.ascontiguousarray(h[1:].transpose(2, 0, 1))
-        return np.ascontiguousarray(h[steps].T)
+            np.multiply(o, tanh_c[t], out=z[t + 1, :u] if t + 1 < steps else h_last)
+        self.z, self.order = z, order
+        self.gates, self.c, self.tanh_c = gates, c, tanh_c
+        if not layer.return_sequences:
+            return np.ascontiguousarray(h_last.T)
+        out = np.empty((n, steps, u), dtype=x.dtype)
+        out[:, :-1] = z[1:, :u].transpose(2, 0, 1)
+        out[:, -1] = h_last.T
+        return out
 
     def backward(self, grad, input_grad: bool = True):
-        layer, u = self.layer, self.layer.units
+        layer, u, order = self.layer, self.layer.units, self.order
         steps, _, n = self.tanh_c.shape
-        gates, c, tanh_c, w_h = self.gates, self.c, self.tanh_c, self.w_h
-        d_a = np.empty_like(gates)  # (T, 4H, N), rows in [i f o g] order
+        gates, c, tanh_c, z = self.gates, self.c, self.tanh_c, self.z
+        features = z.shape[1] - u - 1
+        w_h = layer.params["W_h"][:, order]  # (H, 4H)
+        w_x = layer.params["W_x"][:, order]  # (F, 4H)
+        dx = np.empty((features, steps * n), dtype=grad.dtype) if input_grad else None
+        d_w = np.zeros((4 * u, z.shape[1]), dtype=grad.dtype)  # [dW_hᵀ dW_xᵀ db]
+        span = min(steps, max(1, GRADIENT_BYTES // (4 * u * n * grad.itemsize)))
+        chunk = np.empty((span, 4 * u, n), dtype=grad.dtype)  # the last few steps' dA_t
         d_h = np.zeros((u, n), dtype=grad.dtype)
         d_c = np.zeros((u, n), dtype=grad.dtype)
         tmp = np.empty((u, n), dtype=grad.dtype)
         slope = np.empty((3 * u, n), dtype=grad.dtype)
+        end = steps
         for t in reversed(range(steps)):
             if layer.return_sequences:
                 d_h += grad[:, t].T
             elif t == steps - 1:
                 d_h += grad.T
-            a, da = gates[t], d_a[t]
+            a, da = gates[t], chunk[t % span]
             i, f, o, g = a[:u], a[u : 2 * u], a[2 * u : 3 * u], a[3 * u :]
             d_i, d_f, d_o, d_g = da[:u], da[u : 2 * u], da[2 * u : 3 * u], da[3 * u :]
             # dc += dh ⊙ o ⊙ (1 - tanh²c);  do = dh ⊙ tanh c
@@ -108,13 +122,18 @@ class LSTMKernel(Kernel):
             np.subtract(1, tmp, out=tmp)
             d_g *= tmp                          # tanh' = 1 - g²
             d_c *= f                            # to c_{t-1}
-            np.matmul(w_h, da, out=d_h)         # to h_{t-1}
-        inverse = np.argsort(self.order)
-        d_b = d_a.sum(axis=(0, 2))[inverse]
-        layer.grads = {"W_x": _steps_product(d_a, self.x_t).T[:, inverse],
-                       "W_h": _steps_product(d_a, self.h[:-1]).T[:, inverse],
-                       "b_x": d_b, "b_h": d_b.copy()}
-        if not input_grad:
-            return None
-        w_x = layer.params["W_x"][:, self.order]  # (F, 4H)
-        return np.matmul(w_x, d_a).transpose(2, 0, 1)  # (T, F, N) -> (N, T, F)
+            if t:
+                np.matmul(w_h, da, out=d_h)     # to h_{t-1}
+            if t % span == 0:
+                # steps t .. end - 1, in chunk[:k]: their share of Σ_t dA_t·z_tᵀ and of dC/dX
+                k = end - t
+                d_side = _side_by_side(chunk[:k])
+                d_w += d_side @ _side_by_side(z[t:end]).T
+                if dx is not None:
+                    np.matmul(w_x, d_side, out=dx[:, t * n : end * n])
+                end = t
+        d_w = d_w[np.argsort(order)].T
+        d_b = np.ascontiguousarray(d_w[-1])
+        layer.grads = {"W_x": np.ascontiguousarray(d_w[u:-1]),
+                       "W_h": np.ascontiguousarray(d_w[:u]), "b_x": d_b, "b_h": d_b.copy()}
+        return None if dx is None else dx.reshape(features, steps, n).transpose(2, 1, 0)
