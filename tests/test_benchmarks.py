@@ -71,3 +71,14 @@ def test_the_report_pairs_each_repetition_with_pytorch_s():
     assert "| mlp epoch, barenet (s) | 2.00 | 2.00 | **1.00** | - |" in rows
     assert "| mlp epoch, BARENET_FAST=0 (s) | 3.00 | 2.00 | **1.50** | - |" in rows
     assert "| mlp peak RSS (MB) | 300 | 600 | 0.50 | |" in rows
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_the_products_benchmark_workers_run(library):
+    if library == "torch":
+        require("torch")
+    script = SCRIPT.with_name("products.py")
+    out = subprocess.run([sys.executable, str(script), "--worker", library],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1])["us_per_step"] > 0
