@@ -70,6 +70,16 @@ def check_kernel(name, dtype):
         np.testing.assert_allclose(fast_value, reference, rtol=1e-12, atol=scale)
 
 
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_kernel_predicts_what_its_layer_predicts(name):
+    make, shape = LAYERS[name]
+    x = RNG.normal(size=shape)
+    layer = make().astype(np.float64)
+    kernel = THREADED_KERNELS[type(layer)](layer)
+    np.testing.assert_allclose(kernel.forward(x, False), layer.forward(x, False), rtol=1e-12,
+                               atol=1e-12)
+
+
 @pytest.mark.parametrize("steps_at_a_time", [1, 3])
 @pytest.mark.parametrize("name", ["lstm", "lstm-sequences"])
 def test_the_lstm_kernel_agrees_when_its_weight_gradients_come_a_few_steps_at_a_time(

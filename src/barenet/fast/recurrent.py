@@ -5,7 +5,8 @@ columns of an (N, 4H) array: a strided view, which NumPy walks one row at a time
 kernel works on the transposes instead, features by samples: a step's gates are one (4H, N)
 array in which every gate is a contiguous (H, N) block, so each element-wise operation is one
 pass over contiguous memory.  Every step's gates and cells live in arrays made once
-((T, ·, N)) and are written in place.  Changes of form, none of value:
+((T, ·, N)) and are written in place; a prediction, with no backward pass to serve, keeps the
+current step's only.  Changes of form, none of value:
 
 * one product per step: the state, the input and a row of ones stacked as
   z_t = [h_{t-1}; x_t; 1] (H + F + 1, N), so that A_t = W·z_t with W = [W_hᵀ W_xᵀ b];
@@ -54,14 +55,17 @@ class LSTMKernel(Kernel):
         z[0, :u] = 0
         z[:, u:-1] = x.transpose(1, 2, 0)
         z[:, -1] = 1
-        gates = np.empty((steps, 4 * u, n), dtype=x.dtype)  # (T, 4H, N): activated gates
-        c = np.zeros((steps + 1, u, n), dtype=x.dtype)  # c[t] = c_{t-1}ᵀ
-        tanh_c = np.empty((steps, u, n), dtype=x.dtype)
+        # every step's activated gates and cells, for backward; a prediction keeps one step's
+        kept = steps if training else 1
+        gates = np.empty((kept, 4 * u, n), dtype=x.dtype)
+        c = np.zeros((kept + 1, u, n), dtype=x.dtype)  # c[t] = c_{t-1}ᵀ
+        tanh_c = np.empty((kept, u, n), dtype=x.dtype)
         h_last = np.empty((u, n), dtype=x.dtype)
         ig = np.empty((u, n), dtype=x.dtype)
-        for t in range(steps):
+        for step in range(steps):
+            t = step if training else 0
             a = gates[t]
-            np.matmul(w, z[t], out=a)
+            np.matmul(w, z[step], out=a)
             np.tanh(a, out=a)
             sig = a[: 3 * u]  # ½(1 + tanh(a/2)): a/2 came from the halved rows
             sig += 1
@@ -71,9 +75,12 @@ class LSTMKernel(Kernel):
             np.multiply(i, g, out=ig)
             c[t + 1] += ig
             np.tanh(c[t + 1], out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=z[t + 1, :u] if t + 1 < steps else h_last)
-        self.z, self.order = z, order
-        self.gates, self.c, self.tanh_c = gates, c, tanh_c
+            np.multiply(o, tanh_c[t], out=z[step + 1, :u] if step + 1 < steps else h_last)
+            if not training:
+                c[0] = c[1]
+        if training:  # what backward needs
+            self.z, self.order = z, order
+            self.gates, self.c, self.tanh_c = gates, c, tanh_c
         if not layer.return_sequences:
             return np.ascontiguousarray(h_last.T)
         out = np.empty((n, steps, u), dtype=x.dtype)
