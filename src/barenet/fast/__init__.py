@@ -14,7 +14,8 @@ gradients, a training step and a whole epoch).  What the kernels add:
 * ``pooling``: max-pooling that keeps its arg-max as small integers, a window offset at a time;
 * ``recurrent``: the LSTM on transposed (features by samples) arrays made once, so that each
   gate is a contiguous block and every step writes in place; one product per step on
-  [h; x; 1], dC/dW a few cache-resident steps at a time, and predictions that keep one step;
+  [h; x; 1], each step's share of dC/dW taken while it is in the cache, and predictions that
+  keep one step;
 * ``runner``: a max-pool runs before the ReLU ahead of it (they commute, and the ReLU then
   touches a quarter of the values); the finiteness check of the gradients by dot products.
 

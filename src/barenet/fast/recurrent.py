@@ -14,9 +14,9 @@ current step's only.  Changes of form, none of value:
   permuted on the way in, the gradients on the way out;
 * the sigmoid rows of W are halved on the way in, so that σ(a) = ½(1 + tanh(a/2)) takes a/2
   straight from the product (halving is exact in floating point);
-* backward, dC/dW = Σ_t dA_t·z_tᵀ (dC/dW_h, dC/dW_x and dC/db at once) and dC/dX are
-  products over a few steps at a time (:data:`GRADIENT_BYTES`), whose gate gradients are still
-  in the CPU cache, instead of over all T steps kept in memory.
+* backward, each step adds its share of dC/dW = Σ_t dA_t·z_tᵀ (dC/dW_h, dC/dW_x and dC/db at
+  once) and of dC/dX while its gate gradients dA_t are still in the CPU cache, instead of
+  keeping all T steps' in memory for products at the end.
 """
 
 from __future__ import annotations
@@ -24,17 +24,6 @@ from __future__ import annotations
 import numpy as np
 
 from barenet.fast.kernel import Kernel
-
-GRADIENT_BYTES = 1 << 20
-"""The gate gradients of as many steps as fit in this many bytes (about a core's L2 cache) are
-kept until their share of dC/dW is taken."""
-
-
-def _side_by_side(a):
-    """(T, P, N) -> (P, T·N): the T blocks side by side, so that a sum over steps and samples
-    is one matrix product."""
-    steps, rows, n = a.shape
-    return a.transpose(1, 0, 2).reshape(rows, steps * n)
 
 
 class LSTMKernel(Kernel):
@@ -95,23 +84,22 @@ class LSTMKernel(Kernel):
         features = z.shape[1] - u - 1
         w_h = layer.params["W_h"][:, order]  # (H, 4H)
         w_x = layer.params["W_x"][:, order]  # (F, 4H)
-        dx = np.empty((features, steps * n), dtype=grad.dtype) if input_grad else None
+        dx = np.empty((steps, features, n), dtype=grad.dtype) if input_grad else None
         d_w = np.zeros((4 * u, z.shape[1]), dtype=grad.dtype)  # [dW_hᵀ dW_xᵀ db]
-        span = min(steps, max(1, GRADIENT_BYTES // (4 * u * n * grad.itemsize)))
-        chunk = np.empty((span, 4 * u, n), dtype=grad.dtype)  # the last few steps' dA_t
+        share = np.empty_like(d_w)
+        da = np.empty((4 * u, n), dtype=grad.dtype)  # rows in [i f o g] order
+        d_i, d_f, d_o, d_g = da[:u], da[u : 2 * u], da[2 * u : 3 * u], da[3 * u :]
         d_h = np.zeros((u, n), dtype=grad.dtype)
         d_c = np.zeros((u, n), dtype=grad.dtype)
         tmp = np.empty((u, n), dtype=grad.dtype)
         slope = np.empty((3 * u, n), dtype=grad.dtype)
-        end = steps
         for t in reversed(range(steps)):
             if layer.return_sequences:
                 d_h += grad[:, t].T
             elif t == steps - 1:
                 d_h += grad.T
-            a, da = gates[t], chunk[t % span]
+            a = gates[t]
             i, f, o, g = a[:u], a[u : 2 * u], a[2 * u : 3 * u], a[3 * u :]
-            d_i, d_f, d_o, d_g = da[:u], da[u : 2 * u], da[2 * u : 3 * u], da[3 * u :]
             # dc += dh ⊙ o ⊙ (1 - tanh²c);  do = dh ⊙ tanh c
             np.multiply(tanh_c[t], tanh_c[t], out=tmp)
             np.subtract(1, tmp, out=tmp)
@@ -129,18 +117,14 @@ class LSTMKernel(Kernel):
             np.subtract(1, tmp, out=tmp)
             d_g *= tmp                          # tanh' = 1 - g²
             d_c *= f                            # to c_{t-1}
+            np.matmul(da, z[t].T, out=share)    # dC/dW += dA_t·z_tᵀ
+            d_w += share
+            if dx is not None:
+                np.matmul(w_x, da, out=dx[t])   # dC/dx_t = W_x·dA_t
             if t:
                 np.matmul(w_h, da, out=d_h)     # to h_{t-1}
-            if t % span == 0:
-                # steps t .. end - 1, in chunk[:k]: their share of Σ_t dA_t·z_tᵀ and of dC/dX
-                k = end - t
-                d_side = _side_by_side(chunk[:k])
-                d_w += d_side @ _side_by_side(z[t:end]).T
-                if dx is not None:
-                    np.matmul(w_x, d_side, out=dx[:, t * n : end * n])
-                end = t
         d_w = d_w[np.argsort(order)].T
         d_b = np.ascontiguousarray(d_w[-1])
         layer.grads = {"W_x": np.ascontiguousarray(d_w[u:-1]),
                        "W_h": np.ascontiguousarray(d_w[:u]), "b_x": d_b, "b_h": d_b.copy()}
-        return None if dx is None else dx.reshape(features, steps, n).transpose(2, 1, 0)
+        return None if dx is None else dx.transpose(2, 0, 1)  # (T, F, N) -> (N, T, F)
