@@ -83,8 +83,11 @@ class LSTMKernel(Kernel):
         gates, c, tanh_c, z = self.gates, self.c, self.tanh_c, self.z
         features = z.shape[1] - u - 1
         w_h = layer.params["W_h"][:, order]  # (H, 4H)
-        w_x = layer.params["W_x"][:, order]  # (F, 4H)
-        dx = np.empty((steps, features, n), dtype=grad.dtype) if input_grad else None
+        if input_grad:
+            w_x = layer.params["W_x"][:, order]  # (F, 4H)
+            dx = np.empty((steps, features, n), dtype=grad.dtype)
+        else:
+            dx = None
         d_w = np.zeros((4 * u, z.shape[1]), dtype=grad.dtype)  # [dW_hᵀ dW_xᵀ db]
         share = np.empty_like(d_w)
         da = np.empty((4 * u, n), dtype=grad.dtype)  # rows in [i f o g] order
